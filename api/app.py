@@ -1,0 +1,56 @@
+"""Application factory: ``create_app(settings)`` builds the FastAPI app.
+
+The lifespan owns the database engine (created at start-up, disposed at
+shut-down); routers are thin and call gridgeo and the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import gridgeo
+from api.errors import install_error_handlers
+from api.routers import generations, grids, health, users
+from gridgeo.settings import Settings
+from gridgeo.store.db import make_engine
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Create the gridgeo API.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to settings read from the environment.
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings)
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="gridgeo",
+        version=gridgeo.__version__,
+        description="Grid boundaries, ownership lookup and analytics for "
+        "grid-based community service management (网格化服务管理).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(grids.router, prefix="/v1")
+    app.include_router(generations.router, prefix="/v1")
+    app.include_router(users.router, prefix="/v1")
+    return app

@@ -1,0 +1,39 @@
+"""The ``gridgeo`` command line (typer). ``gridgeo --help`` lists every command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from gridgeo.cli import db as db_commands
+from gridgeo.cli import serve as serve_commands
+from gridgeo.cli import users as user_commands
+from gridgeo.errors import GridgeoError
+
+app = typer.Typer(
+    help="gridgeo: grid boundaries, ownership lookup and analytics (网格化服务管理).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(user_commands.app, name="users")
+serve_commands.register(app)
+
+
+def main() -> None:
+    """Entry point: run the CLI; gridgeo errors print their message and exit 1."""
+    try:
+        app()
+    except GridgeoError as exc:
+        typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
+        sys.exit(1)
+    except OperationalError:
+        typer.secho(
+            "error: cannot connect to the database; start it with `gridgeo db up` "
+            "or check GRIDGEO_DATABASE_URL",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        sys.exit(1)

@@ -1,0 +1,5 @@
+"""``python -m gridgeo.cli``."""
+
+from gridgeo.cli import main
+
+main()

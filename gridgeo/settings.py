@@ -1,0 +1,88 @@
+"""Settings of gridgeo, read from ``GRIDGEO_*`` environment variables.
+
+``GRIDGEO_DATABASE_URL`` selects a PostgreSQL/PostGIS server; without it
+gridgeo uses its project-local cluster (see :mod:`gridgeo.store.localdb`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """Return the directory holding gridgeo's local state (database cluster).
+
+    A source checkout (the package sits next to ``pyproject.toml``) keeps its
+    state in ``<checkout>/.gridgeo`` so that two clones never share a cluster;
+    an installed package uses ``~/.local/share/gridgeo``.
+
+    Returns
+    -------
+    pathlib.Path
+        The state directory (not created here).
+    """
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / ".gridgeo"
+    return Path.home() / ".local" / "share" / "gridgeo"
+
+
+def normalize_database_url(url: str) -> str:
+    """Normalise a ``postgresql://`` URL to SQLAlchemy's psycopg 3 driver.
+
+    Parameters
+    ----------
+    url : str
+        A libpq-style ``postgresql://`` / ``postgres://`` URL or a full
+        SQLAlchemy URL.
+
+    Returns
+    -------
+    str
+        The URL with the ``postgresql+psycopg`` scheme when no driver was named.
+
+    Examples
+    --------
+    >>> normalize_database_url("postgresql://u@localhost/db")
+    'postgresql+psycopg://u@localhost/db'
+    >>> normalize_database_url("postgresql+psycopg://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Runtime configuration (environment variables with the ``GRIDGEO_`` prefix).
+
+    Attributes
+    ----------
+    database_url : str or None
+        Server to use; ``None`` means the project-local cluster.
+    home : pathlib.Path
+        Directory for local state (the local cluster lives in ``home/pg``).
+    batch_limit : int
+        Most points accepted by one ``POST /v1/locate``.
+    upload_limit_bytes : int
+        Largest accepted upload.
+    open_reads : bool
+        Whether reads of boundaries, locate and maps need no token.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
+
+    database_url: str | None = None
+    home: Path = default_home()
+    batch_limit: int = 100_000
+    upload_limit_bytes: int = 200 * 1024 * 1024
+    open_reads: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else None

@@ -1,0 +1,114 @@
+"""Shared fixtures: one throwaway PostGIS database per test run, per-test rollback.
+
+The database server is ``GRIDGEO_DATABASE_URL`` when set, else the project's
+local cluster (started on demand). Each run creates ``gridgeo_test_<random>``,
+migrates it, and drops it at the end; each test runs inside a transaction
+that is rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.deps import get_session
+from gridgeo.settings import Settings
+from gridgeo.store import localdb
+from gridgeo.store.db import database_url, upgrade
+from gridgeo.store.users import add_user
+
+
+def _server_url() -> str:
+    settings = Settings()
+    if not settings.database_url:
+        localdb.up(settings.home)
+    return database_url(settings)
+
+
+@pytest.fixture(scope="session")
+def database_url_for_tests() -> Iterator[str]:
+    """Create a throwaway, migrated database and drop it after the run."""
+    server = make_url(_server_url())
+    name = f"gridgeo_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url_for_tests: str) -> Iterator[Engine]:
+    """Engine on the test database."""
+    engine = create_engine(database_url_for_tests)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def settings(database_url_for_tests: str) -> Settings:
+    """Settings pointing at the test database."""
+    return Settings(database_url=database_url_for_tests)
+
+
+@pytest.fixture
+def client(settings: Settings, db: Session) -> Iterator[TestClient]:
+    """An HTTP test client whose requests share the test's rolled-back transaction."""
+    app = create_app(settings)
+
+    def shared_session() -> Iterator[Session]:
+        yield db
+        db.flush()
+
+    app.dependency_overrides[get_session] = shared_session
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tokens(db: Session) -> dict[str, str]:
+    """One bearer token per role (the worker is bound to grid 330109001001001)."""
+    result = {}
+    for role in ("planner", "analyst", "admin"):
+        _, result[role] = add_user(db, f"test-{role}", role)
+    _, result["worker"] = add_user(db, "test-worker", "worker", ["330109001001001"])
+    return result
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}

@@ -25,12 +25,12 @@ db-down:
 	$(BIN)/gridgeo db down
 
 lint: venv
-	$(BIN)/ruff check gridgeo api tests bench scripts
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: setup
 	$(BIN)/gridgeo db up
-	$(BIN)/ruff check gridgeo api tests bench scripts
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 

@@ -6,6 +6,8 @@ shut-down); routers are thin and call gridgeo and the store.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,9 +15,12 @@ from fastapi import FastAPI
 
 import gridgeo
 from api.errors import install_error_handlers
-from api.routers import generations, grids, health, users
+from api.indexes import IndexRegistry
+from api.routers import codes, generations, grids, health, locate, users
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine
+
+log = logging.getLogger("gridgeo.api")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,9 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
+        app.state.indexes = IndexRegistry(app.state.engine)
+        try:
+            await asyncio.to_thread(app.state.indexes.refresh)
+        except Exception:  # noqa: BLE001 - the API starts even when the database is down
+            log.warning("locate index not built at start-up", exc_info=True)
+        poller = asyncio.create_task(app.state.indexes.poll(settings.index_refresh_seconds))
         try:
             yield
         finally:
+            poller.cancel()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -50,7 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(locate.router, prefix="/v1")
     app.include_router(grids.router, prefix="/v1")
+    app.include_router(codes.router, prefix="/v1")
     app.include_router(generations.router, prefix="/v1")
     app.include_router(users.router, prefix="/v1")
     return app

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         Largest accepted upload.
     open_reads : bool
         Whether reads of boundaries, locate and maps need no token.
+    index_refresh_seconds : float
+        How often each API process checks for a newly published generation.
+    baseline_endpoints : bool
+        Serve the benchmark baselines (``/bench/...``), off by default.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -81,6 +85,8 @@ class Settings(BaseSettings):
     batch_limit: int = 100_000
     upload_limit_bytes: int = 200 * 1024 * 1024
     open_reads: bool = True
+    index_refresh_seconds: float = 2.0
+    baseline_endpoints: bool = False
 
     @field_validator("database_url")
     @classmethod

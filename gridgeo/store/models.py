@@ -7,6 +7,7 @@ The schema itself is created by the Alembic migrations in
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -22,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 LEVELS = ("district", "street", "community", "grid", "microgrid")
@@ -50,6 +51,8 @@ class Generation(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("generations.id"))
     note: Mapped[str | None] = mapped_column(Text)
     forced_reason: Mapped[str | None] = mapped_column(Text)
+    validation_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    import_notes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class GridUnit(Base):

@@ -7,6 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Polygon, box
+
+from gridgeo.coding import assign_codes, parse_code, reading_order, validate_codes
+from gridgeo.errors import Conflict, CRSMismatch, InvalidCode, InvalidInput
 from tests.coding.coding_strategies import (
     COMMUNITY,
     OTHER_COMMUNITY,
@@ -16,12 +22,6 @@ from tests.coding.coding_strategies import (
     to_lonlat,
     voronoi_coverages,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from shapely.geometry import Polygon, box
-
-from gridgeo.coding import assign_codes, parse_code, reading_order, validate_codes
-from gridgeo.errors import Conflict, CRSMismatch, InvalidCode, InvalidInput
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

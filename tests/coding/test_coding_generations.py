@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from tests.coding.coding_strategies import COMMUNITY, OTHER_COMMUNITY, frame, jitter, to_lonlat
 from shapely.geometry import LineString, box
 from shapely.ops import split
 
@@ -22,6 +21,7 @@ from gridgeo.coding import (
     validate_codes,
 )
 from gridgeo.errors import CRSMismatch, InvalidCode, InvalidInput
+from tests.coding.coding_strategies import COMMUNITY, OTHER_COMMUNITY, frame, jitter, to_lonlat
 
 
 def lattice(rows: int = 3, cols: int = 3, size: int = 100) -> list:

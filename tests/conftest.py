@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -112,3 +113,72 @@ def tokens(db: Session) -> dict[str, str]:
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+@pytest.fixture(scope="session")
+def city_url(database_url_for_tests: str) -> Iterator[str]:
+    """A second throwaway database holding the sample city's published boundaries."""
+    from gridgeo.workflows.samples import load_sample_city
+
+    server = make_url(database_url_for_tests)
+    name = server.database + "_city"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    upgrade(engine)
+    with Session(engine) as session, session.begin():
+        load_sample_city(session, SAMPLES, events=False, tracks=False)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def city_engine(city_url: str) -> Iterator[Engine]:
+    """Engine on the sample-city database."""
+    engine = create_engine(city_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def city_db(city_engine: Engine) -> Iterator[Session]:
+    """A rolled-back session on the sample-city database."""
+    connection = city_engine.connect()
+    outer = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def city_client(city_url: str, city_db: Session) -> Iterator[TestClient]:
+    """HTTP test client on the sample city; requests share the test's transaction."""
+    app = create_app(
+        Settings(database_url=city_url, index_refresh_seconds=3600, batch_limit=50_000)
+    )
+
+    def shared_session() -> Iterator[Session]:
+        yield city_db
+        city_db.flush()
+
+    app.dependency_overrides[get_session] = shared_session
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
-from api.deps import get_session, require_role
-from gridgeo.store.generations import create_generation, list_generations
+from api.deps import get_session, get_settings, require_role
+from gridgeo.errors import InvalidInput, NotFound, PayloadTooLarge
+from gridgeo.settings import Settings
+from gridgeo.store.generations import create_generation, get_generation, list_generations
 from gridgeo.store.models import Generation
 from gridgeo.store.users import Principal
+from gridgeo.workflows import planner
 
 router = APIRouter(tags=["generations"])
 
@@ -54,3 +64,130 @@ def post_generation(
     generation = create_generation(session, body.label, note=body.note)
     session.refresh(generation)
     return generation_json(generation)
+
+
+def _check_size(request: Request, limit: int) -> None:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"the upload of {length} bytes exceeds the limit of {limit} bytes")
+
+
+async def _read_limited(upload: UploadFile, limit: int) -> bytes:
+    chunks, size = [], 0
+    while chunk := await upload.read(1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"{upload.filename} exceeds the upload limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/generations/import", status_code=201)
+async def import_generation(
+    request: Request,
+    file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet"),
+    crs: str | None = Form(None, description="Declared CRS (gcj02, bd09, EPSG:4549 …)."),
+    layer: str | None = Form(None),
+    encoding: str | None = Form(None),
+    mapping: str | None = Form(None, description='JSON object, e.g. {"code": "WGBM"}'),
+    label: str | None = Form(None, max_length=200),
+    note: str | None = Form(None, max_length=2000),
+    recode: bool = Form(False),
+    principal: Principal = Depends(require_role("planner")),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Upload a boundary file as a new draft generation (planner); 413 above the limit."""
+    _check_size(request, settings.upload_limit_bytes)
+    data = await _read_limited(file, settings.upload_limit_bytes)
+    try:
+        columns = json.loads(mapping) if mapping else None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"mapping is not a JSON object: {exc.msg}") from exc
+    if columns is not None and not isinstance(columns, dict):
+        raise InvalidInput("mapping must be a JSON object of target: source column")
+    summary = await run_in_threadpool(
+        planner.import_boundaries,
+        session,
+        data,
+        filename=file.filename,
+        crs=crs,
+        layer=layer,
+        encoding=encoding,
+        mapping=columns,
+        label=label,
+        note=note,
+        recode=recode,
+    )
+    return summary.to_dict()
+
+
+class ValidateRequest(BaseModel):
+    """Body of ``POST /v1/generations/{ref}/validate``."""
+
+    repair: bool = False
+
+
+@router.post("/generations/{ref}/validate")
+def validate_generation(
+    ref: str,
+    body: ValidateRequest | None = None,
+    principal: Principal = Depends(require_role("planner")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Validate a generation and store the report (planner)."""
+    report = planner.validate_generation(session, ref, repair=bool(body and body.repair))
+    result: dict[str, Any] = report.to_dict()
+    return result
+
+
+@router.get("/generations/{ref}/report")
+def get_report(ref: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """The stored validation report of a generation."""
+    generation = get_generation(session, ref)
+    if generation.validation_report is None:
+        raise NotFound(f"generation {generation.label} has not been validated")
+    return generation.validation_report
+
+
+class PublishRequest(BaseModel):
+    """Body of ``POST /v1/generations/{ref}/publish``."""
+
+    force_reason: str | None = Field(None, min_length=3, max_length=2000)
+
+
+@router.post("/generations/{ref}/publish")
+def publish_generation(
+    ref: str,
+    request: Request,
+    body: PublishRequest | None = None,
+    principal: Principal = Depends(require_role("planner")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Publish a validated generation atomically, or force it with a reason (planner)."""
+    generation = planner.publish_generation(
+        session, ref, force_reason=body.force_reason if body else None
+    )
+    session.flush()
+    request.app.state.indexes.refresh(session)
+    return generation_json(generation)
+
+
+@router.get("/generations/{old}/diff/{new}")
+def diff_generations(old: str, new: str, session: Session = Depends(get_session)) -> Any:
+    """Grids added/removed/changed, area and households moved, events re-attributed."""
+    return planner.diff(session, old, new)
+
+
+@router.get("/generations/{ref}/export")
+def export_generation(
+    ref: str,
+    format: Literal["geojson", "gpkg", "shapefile", "parquet"] = Query("geojson"),
+    session: Session = Depends(get_session),
+) -> FileResponse:
+    """Download a generation as GeoJSON, GeoPackage, zipped Shapefile or GeoParquet."""
+    tmp = Path(tempfile.mkdtemp(prefix="gridgeo-export-"))
+    generation = get_generation(session, ref)
+    name = f"gridgeo-{generation.label}{planner.EXPORT_FORMATS[format]}"
+    path = planner.export_generation(session, ref, tmp / name, format)
+    return FileResponse(path, filename=name, background=BackgroundTask(shutil.rmtree, tmp))

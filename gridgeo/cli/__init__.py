@@ -7,7 +7,10 @@ import sys
 import typer
 from sqlalchemy.exc import OperationalError
 
+from gridgeo.cli import boundaries as boundary_commands
+from gridgeo.cli import codes as code_commands
 from gridgeo.cli import db as db_commands
+from gridgeo.cli import samples as sample_commands
 from gridgeo.cli import serve as serve_commands
 from gridgeo.cli import users as user_commands
 from gridgeo.errors import GridgeoError
@@ -19,6 +22,9 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.app, name="users")
+app.add_typer(boundary_commands.app, name="boundaries")
+app.add_typer(code_commands.app, name="codes")
+app.add_typer(sample_commands.app, name="samples")
 serve_commands.register(app)
 
 

@@ -51,14 +51,12 @@ def copy_frame(session: Session, table: str, frame: pd.DataFrame, columns: Seque
     if frame.empty:
         return 0
     buffer = io.StringIO()
-    frame.loc[:, list(columns)].to_csv(buffer, index=False, header=False, na_rep="\\N",
-                                        date_format="%Y-%m-%dT%H:%M:%S.%f%z")
+    frame.loc[:, list(columns)].to_csv(
+        buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%dT%H:%M:%S.%f%z"
+    )
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
-    sql = (
-        f"COPY {table} ({', '.join(columns)}) FROM STDIN "
-        "WITH (FORMAT csv, NULL '\\N')"
-    )
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
     with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[attr-defined]
         copy.write(buffer.getvalue())
     return len(frame)

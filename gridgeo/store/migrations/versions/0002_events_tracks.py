@@ -72,7 +72,9 @@ def upgrade() -> None:
         "event_transitions",
         sa.Column("id", sa.BigInteger, primary_key=True),
         sa.Column(
-            "event_id", sa.BigInteger, sa.ForeignKey("events.id", ondelete="CASCADE"),
+            "event_id",
+            sa.BigInteger,
+            sa.ForeignKey("events.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("seq", sa.Integer, nullable=False),

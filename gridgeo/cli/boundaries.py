@@ -1,0 +1,116 @@
+"""``gridgeo boundaries import|validate|publish|diff|export|list``: the planner workflow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from gridgeo.cli.common import session_scope
+from gridgeo.store.generations import list_generations
+from gridgeo.workflows import planner
+
+app = typer.Typer(
+    help="Import, validate, publish, compare and export boundary generations.", no_args_is_help=True
+)
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        target, _, source = pair.partition("=")
+        if not source:
+            raise typer.BadParameter(f"--map expects target=SOURCE_COLUMN, got {pair!r}")
+        mapping[target.strip()] = source.strip()
+    return mapping
+
+
+@app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Boundary file."),
+    crs: str = typer.Option(None, help="Declared CRS: gcj02, bd09, EPSG:4549 …"),
+    layer: str = typer.Option(None, help="Layer of a GeoPackage / .shp inside a zip."),
+    encoding: str = typer.Option(None, help="Shapefile attribute encoding (GBK, UTF-8)."),
+    map_: list[str] = typer.Option([], "--map", help="target=SOURCE column (repeat)."),
+    label: str = typer.Option(None, help="Label of the new draft generation."),
+    note: str = typer.Option(None, help="A note stored with the draft."),
+    recode: bool = typer.Option(False, help="Recompute every grid and micro-grid code."),
+) -> None:
+    """Import a boundary file as a new draft generation (one transaction)."""
+    with session_scope() as session:
+        summary = planner.import_boundaries(
+            session,
+            path,
+            filename=path.name,
+            crs=crs,
+            layer=layer,
+            encoding=encoding,
+            mapping=_mapping(map_),
+            label=label,
+            note=note,
+            recode=recode,
+        )
+    typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def validate(
+    generation: str = typer.Argument(..., help="Generation id or label."),
+    repair: bool = typer.Option(False, help="Repair invalid geometries in the draft."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Validate a generation; exits 1 when the report has errors."""
+    with session_scope() as session:
+        report = planner.validate_generation(session, generation, repair=repair)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(report.to_text())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("publish")
+def publish_command(
+    generation: str = typer.Argument(..., help="Generation id or label."),
+    force: str = typer.Option(None, "--force", help="Publish despite errors; give the reason."),
+) -> None:
+    """Publish a validated generation atomically (the previous one is superseded)."""
+    with session_scope() as session:
+        published = planner.publish_generation(session, generation, force_reason=force)
+        typer.echo(
+            f"published generation {published.id} ({published.label}) "
+            f"valid from {published.valid_from}"
+        )
+
+
+@app.command("diff")
+def diff_command(
+    old: str = typer.Argument(..., help="Old generation id or label."),
+    new: str = typer.Argument(..., help="New generation id or label."),
+) -> None:
+    """Compare two generations (JSON)."""
+    with session_scope() as session:
+        body = planner.diff(session, old, new)
+    typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+
+
+@app.command()
+def export(
+    generation: str = typer.Argument(..., help="Generation id or label."),
+    out: Path = typer.Option(..., "--out", help="Output file (.geojson, .gpkg, .zip, .parquet)."),
+    fmt: str = typer.Option(None, "--format", help="geojson, gpkg, shapefile or parquet."),
+) -> None:
+    """Export a generation's units."""
+    with session_scope() as session:
+        path = planner.export_generation(session, generation, out, fmt)
+    typer.echo(f"wrote {path}")
+
+
+@app.command("list")
+def list_command() -> None:
+    """List generations."""
+    with session_scope() as session:
+        for g in list_generations(session):
+            typer.echo(f"{g.id}\t{g.label}\t{g.status}\t{g.valid_from or ''}\t{g.valid_to or ''}")

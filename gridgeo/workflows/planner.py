@@ -1,0 +1,358 @@
+"""Planner workflow: import → validate → publish, diff and export of generations.
+
+Each function runs inside the caller's session; the caller commits, so an
+import or publish that fails part-way leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridgeo.boundaries import ValidationReport, diff_generations, read_boundaries, validate_units
+from gridgeo.coding import recode_generation
+from gridgeo.errors import Conflict, InvalidInput
+from gridgeo.store.codes import record_lineage
+from gridgeo.store.generations import (
+    active_generation,
+    create_generation,
+    get_generation,
+    publish,
+)
+from gridgeo.store.models import Generation
+from gridgeo.store.units import insert_units, read_units
+
+EXPORT_FORMATS = {
+    "geojson": ".geojson",
+    "gpkg": ".gpkg",
+    "shapefile": ".zip",
+    "parquet": ".parquet",
+}
+CODED_LEVELS = ("grid", "microgrid")
+PARENT_LEVEL = {
+    "street": "district",
+    "community": "street",
+    "grid": "community",
+    "microgrid": "grid",
+}
+
+
+@dataclass
+class ImportSummary:
+    """What an import created."""
+
+    generation_id: int
+    label: str
+    units: int
+    by_level: dict[str, int]
+    coded: int
+    lineage: int
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "generation": str(self.generation_id),
+            "label": self.label,
+            "units": self.units,
+            "by_level": self.by_level,
+            "coded": self.coded,
+            "lineage": self.lineage,
+            "notes": self.notes,
+        }
+
+
+def _registered_codes(session: Session) -> set[str]:
+    return set(session.execute(text("SELECT code FROM code_registry")).scalars())
+
+
+def _fill_parents(units: gpd.GeoDataFrame, reference: gpd.GeoDataFrame | None) -> pd.Series:
+    """Parent code of rows lacking one: the unit of the parent level covering most of it."""
+    parents = units["parent_code"].copy()
+    missing = parents.isna() & units["level"].isin(list(PARENT_LEVEL))
+    if not missing.any():
+        return parents
+    pool = units if reference is None else pd.concat([units, reference], ignore_index=True)
+    for level, parent_level in PARENT_LEVEL.items():
+        rows = np.flatnonzero((missing & (units["level"] == level)).to_numpy())
+        candidates = pool[(pool["level"] == parent_level) & pool["code"].notna()]
+        if not len(rows) or candidates.empty:
+            continue
+        tree = shapely.STRtree(candidates.geometry.values)
+        probes = shapely.point_on_surface(units.geometry.values[rows])
+        hits = tree.query(probes, predicate="within")
+        chosen = pd.Series(hits[1], index=hits[0]).groupby(level=0).first()
+        codes = candidates["code"].to_numpy()
+        for position, candidate in chosen.items():
+            parents.iloc[rows[int(position)]] = codes[candidate]
+    return parents
+
+
+def _complete_codes(
+    session: Session, units: gpd.GeoDataFrame, *, recode: bool
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
+    """Give grids and micro-grids without a code (or all, with ``recode``) a code by rule."""
+    units = units.copy()
+    try:
+        previous_id: int | None = active_generation(session).id
+    except Exception:  # noqa: BLE001 - nothing published yet
+        previous_id = None
+    previous = read_units(session, previous_id) if previous_id else None
+    units["parent_code"] = _fill_parents(units, previous)
+    reserved = _registered_codes(session)
+    lineage_parts = []
+    coded = 0
+    for level in CODED_LEVELS:
+        rows = units["level"] == level
+        todo = rows & (units["code"].isna() | recode)
+        if not todo.any():
+            continue
+        if units.loc[todo, "parent_code"].isna().any():
+            bad = units.index[todo & units["parent_code"].isna()][:5].tolist()
+            raise InvalidInput(f"{level} rows {bad} have no code and no parent unit covering them")
+        old = (
+            previous[previous["level"] == level]
+            if previous is not None
+            else gpd.GeoDataFrame({"code": []}, geometry=[], crs=4490)
+        )
+        in_use = set(units.loc[rows & ~todo, "code"].dropna())
+        codes, lineage = recode_generation(old, units.loc[todo], reserved=reserved | in_use)
+        renamed = dict(zip(units.loc[todo, "code"], codes, strict=True))
+        units.loc[todo, "code"] = codes
+        coded += int(todo.sum())
+        lineage_parts.append(lineage)
+        if level == "grid":  # micro-grids follow their grid's new code
+            micro = units["level"] == "microgrid"
+            units.loc[micro, "parent_code"] = units.loc[micro, "parent_code"].replace(renamed)
+    lineage_frame = (
+        pd.concat(lineage_parts, ignore_index=True)
+        if lineage_parts
+        else pd.DataFrame(columns=["code", "related_code", "relation"])
+    )
+    return units, lineage_frame, coded
+
+
+def import_boundaries(
+    session: Session,
+    source: str | Path | bytes | BinaryIO,
+    *,
+    filename: str | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+    encoding: str | None = None,
+    mapping: dict[str, str] | None = None,
+    label: str | None = None,
+    note: str | None = None,
+    recode: bool = False,
+) -> ImportSummary:
+    """Read a boundary file and store it as a new draft generation.
+
+    Grids and micro-grids without a code get one by rule (reading order,
+    carrying over the codes of the published generation where a grid is
+    unchanged); ``recode=True`` recomputes every grid and micro-grid code.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    source : path, bytes or file
+        See :func:`gridgeo.boundaries.read_boundaries`.
+    filename, crs, layer, encoding, mapping
+        Passed to :func:`~gridgeo.boundaries.read_boundaries`.
+    label, note : str, optional
+        Label and note of the draft.
+    recode : bool
+        Recompute all grid and micro-grid codes.
+
+    Returns
+    -------
+    ImportSummary
+    """
+    units = read_boundaries(
+        source, filename=filename, crs=crs, layer=layer, encoding=encoding, mapping=mapping
+    )
+    if units.empty:
+        raise InvalidInput("the file contains no polygons")
+    notes = dict(units.attrs.get("import", {}))
+    units, lineage, coded = _complete_codes(session, units, recode=recode)
+    if units["code"].isna().any():
+        rows = units.index[units["code"].isna()][:5].tolist()
+        raise InvalidInput(f"rows {rows} have no code and are not grids or micro-grids")
+    generation = create_generation(session, label, note=note)
+    generation.import_notes = _jsonable(notes)
+    count = insert_units(session, generation.id, units)
+    records = lineage.astype(str).to_dict("records") if len(lineage) else []
+    record_lineage(session, generation.id, records)
+    session.flush()
+    return ImportSummary(
+        generation_id=generation.id,
+        label=generation.label,
+        units=count,
+        by_level=units["level"].value_counts().to_dict(),
+        coded=coded,
+        lineage=len(records),
+        notes=generation.import_notes or {},
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def validate_generation(
+    session: Session, ref: str | int, *, repair: bool = False, **options: Any
+) -> ValidationReport:
+    """Validate a draft; store the report; mark it validated when it has no errors.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    ref : str or int
+        Generation id or label.
+    repair : bool
+        Repair invalid geometries in the draft (the report lists what changed).
+    **options
+        Passed to :func:`gridgeo.boundaries.validate_units`.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    generation = get_generation(session, ref)
+    units = read_units(session, generation.id)
+    report = validate_units(units, repair=repair, **options)
+    if repair and report.repaired is not None and generation.status in ("draft", "validated"):
+        session.execute(
+            text("DELETE FROM grid_units WHERE generation_id = :g"), {"g": generation.id}
+        )
+        insert_units(session, generation.id, report.repaired)
+        report = validate_units(report.repaired, **options)
+    generation.validation_report = report.to_dict()
+    if generation.status in ("draft", "validated"):
+        generation.status = "validated" if report.ok else "draft"
+    session.flush()
+    return report
+
+
+def publish_generation(
+    session: Session,
+    ref: str | int,
+    *,
+    force_reason: str | None = None,
+    at: datetime | None = None,
+) -> Generation:
+    """Publish a generation that passed validation, or force it with a recorded reason.
+
+    Raises
+    ------
+    Conflict
+        The generation was not validated (or has errors) and no reason was given.
+    """
+    generation = get_generation(session, ref)
+    if generation.status == "draft" and not force_reason:
+        report = generation.validation_report
+        if report is None:
+            raise Conflict(
+                f"generation {generation.label} has not been validated; validate it first "
+                "or publish with a recorded reason (force)"
+            )
+        errors = sum(1 for issue in report.get("issues", []) if issue.get("severity") == "error")
+        raise Conflict(
+            f"generation {generation.label} has {errors} validation error(s); fix them or "
+            "publish with a recorded reason (force)"
+        )
+    return publish(session, generation, at=at, forced_reason=force_reason)
+
+
+def diff(session: Session, old_ref: str | int, new_ref: str | int) -> dict[str, Any]:
+    """Compare two generations: codes added/removed/changed, area and households moved.
+
+    Also counts the events owned by each old code that the new generation
+    would attribute to another code.
+    """
+    old = get_generation(session, old_ref)
+    new = get_generation(session, new_ref)
+    result = diff_generations(read_units(session, old.id), read_units(session, new.id))
+    body: dict[str, Any] = result.to_dict()
+    body["old_generation"] = str(old.id)
+    body["new_generation"] = str(new.id)
+    body["events_reattributed"] = events_reattributed(session, old.id, new.id)
+    return body
+
+
+def events_reattributed(session: Session, old_id: int, new_id: int) -> list[dict[str, Any]]:
+    """Events whose owner grid in ``old_id`` differs from the grid covering them in ``new_id``."""
+    rows = session.execute(
+        text(
+            """
+            SELECT e.owner_code AS from_code, n.code AS to_code, count(*) AS events
+            FROM events e
+            LEFT JOIN LATERAL (
+                SELECT u.code FROM grid_units u
+                WHERE u.generation_id = :new AND u.level IN ('grid', 'microgrid')
+                  AND u.kind = 'base' AND ST_Covers(u.geom, e.geom)
+                ORDER BY length(u.code) DESC, u.code LIMIT 1
+            ) n ON true
+            WHERE e.owner_generation_id = :old AND e.owner_code IS DISTINCT FROM n.code
+            GROUP BY 1, 2 ORDER BY 3 DESC
+            """
+        ),
+        {"old": old_id, "new": new_id},
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def export_generation(session: Session, ref: str | int, out: Path, fmt: str | None = None) -> Path:
+    """Write a generation's units to GeoJSON, GeoPackage, zipped Shapefile or GeoParquet.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    ref : str or int
+    out : pathlib.Path
+        Output file.
+    fmt : str, optional
+        geojson, gpkg, shapefile or parquet; from the suffix when omitted.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    fmt = fmt or {v: k for k, v in EXPORT_FORMATS.items()}.get(out.suffix.lower())
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"unknown export format for {out.name}; use one of " + ", ".join(EXPORT_FORMATS)
+        )
+    generation = get_generation(session, ref)
+    units = read_units(session, generation.id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "geojson":
+        units.to_file(out, driver="GeoJSON", engine="pyogrio")
+    elif fmt == "gpkg":
+        units.to_file(out, driver="GPKG", layer="units", engine="pyogrio")
+    elif fmt == "parquet":
+        units.to_parquet(out)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            shp = Path(tmp) / "units.shp"
+            units.to_file(shp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+                for part in sorted(Path(tmp).iterdir()):
+                    archive.write(part, part.name)
+    return out

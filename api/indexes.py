@@ -88,6 +88,11 @@ class IndexRegistry:
         while len(self._others) > self._cache_size:
             self._others.popitem(last=False)
 
+    def loaded_active(self) -> LocateIndex | None:
+        """The active generation's index if it is built (no database access)."""
+        current = self._active
+        return None if current is None else current[1]
+
     def active(self, session: Session) -> LocateIndex:
         """Return the active generation's index.
 

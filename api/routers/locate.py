@@ -10,11 +10,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import get_session, get_settings
+from api.deps import get_settings
 from api.indexes import IndexRegistry
 from gridgeo.crs import check_lonlat, normalize_crs_name, to_wgs84
 from gridgeo.errors import InvalidInput, PayloadTooLarge
@@ -44,21 +45,34 @@ def _index(request: Request, session: Session, at: datetime | None) -> LocateInd
 
 
 @router.get("/locate")
-def locate_point(
+async def locate_point(
     request: Request,
     lon: float = Query(..., description="Longitude in `crs`."),
     lat: float = Query(..., description="Latitude in `crs`."),
     crs: CRSName = Query("wgs84", description="Coordinate system of the point."),
     at: datetime | None = Query(None, description="Answer for the generation active then."),
     within: float | None = Query(None, ge=0, le=50_000, description="Nearest grid radius (m)."),
-    session: Session = Depends(get_session),
 ) -> Response:
-    """Return the owner grid of one point, its chain, special grids and boundary flag."""
+    """Return the owner grid of one point, its chain, special grids and boundary flag.
+
+    The hot path runs on the event loop against the in-memory index of the
+    active generation; only ``at=`` (or a cold index) touches the database.
+    """
     check_lonlat([lon], [lat])
     x, y = to_wgs84(np.array([lon]), np.array([lat]), crs)
-    index = _index(request, session, at)
+    registry = _registry(request)
+    index = registry.loaded_active() if at is None else None
+    if index is None:
+        index = await run_in_threadpool(_index_with_session, request, at)
     result = index.locate(x, y, within_m=within)
-    return json_response(index.point_json(result, 0, point={"lon": lon, "lat": lat, "crs": crs}))
+    return json_response(
+        index.point_json(result, 0, point={"lon": lon, "lat": lat, "crs": crs})
+    )
+
+
+def _index_with_session(request: Request, at: datetime | None) -> LocateIndex:
+    with Session(request.app.state.engine) as session:
+        return _index(request, session, at)
 
 
 class LocateBatch(BaseModel):
@@ -136,10 +150,7 @@ async def locate_batch(
     x, y = to_wgs84(lon, lat, point_crs)
 
     def run() -> dict[str, Any]:
-        from sqlalchemy.orm import Session as SessionClass
-
-        with SessionClass(request.app.state.engine) as session:
-            index = _index(request, session, when)
+        index = _index_with_session(request, when)
         result = index.locate(x, y)
         body = result.batch_json()
         body["generation"] = index.generation
@@ -148,6 +159,4 @@ async def locate_batch(
                 item["id"] = ident
         return body
 
-    import anyio.to_thread
-
-    return json_response(await anyio.to_thread.run_sync(run))
+    return json_response(await run_in_threadpool(run))

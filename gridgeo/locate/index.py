@@ -515,7 +515,7 @@ class LocateIndex:
             "units": self._n,
             "leaf_units": len(self._leaf_units),
             "classes": len(self._class_owner),
-            "cell_size_deg": None if cells is None else (cells.dx, cells.dy),
+            "cell_size_deg": None if cells is None else (float(cells.dx), float(cells.dy)),
             "blocks": None if cells is None else cells.nx * cells.ny,
             "stored_blocks": None if cells is None else cells.n_stored_blocks,
             "cache_bytes": 0 if cells is None else cells.nbytes,

@@ -63,7 +63,10 @@ def _rows_message(what: str, rows: list[Any]) -> str:
 
 
 def check_crs(crs: Any) -> None:
-    """Raise :class:`~gridgeo.errors.CRSMismatch` unless ``crs`` is EPSG:4490 or EPSG:4326.
+    """Raise :class:`~gridgeo.errors.CRSMismatch` unless ``crs`` is EPSG:4490 or WGS84.
+
+    WGS84 is accepted as EPSG:4326 or OGC:CRS84 (treated as identical to
+    CGCS2000, see DESIGN section 5).
 
     Examples
     --------
@@ -79,6 +82,8 @@ def check_crs(crs: Any) -> None:
     from pyproj import CRS
 
     parsed = CRS.from_user_input(crs)
+    if parsed.to_authority() == ("OGC", "CRS84"):  # WGS84 in lon/lat order, as GeoJSON
+        return
     epsg = parsed.to_epsg()
     if epsg not in ACCEPTED_EPSG:
         name = f"EPSG:{epsg}" if epsg is not None else parsed.name

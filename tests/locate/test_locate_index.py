@@ -212,8 +212,9 @@ def test_build_rejects_wrong_crs(units):
     with pytest.raises(CRSMismatch, match="no CRS"):
         LocateIndex.build(units.set_crs(None, allow_override=True))
     # EPSG:4326 is accepted as identical to EPSG:4490.
-    wgs = LocateIndex.build(units.set_crs(4326, allow_override=True))
-    assert locate_at(wgs, (4.5, 0.5)).owner[0] == C11 + "001002"
+    for crs in ("EPSG:4326", "OGC:CRS84"):
+        wgs = LocateIndex.build(units.set_crs(crs, allow_override=True))
+        assert locate_at(wgs, (4.5, 0.5)).owner[0] == C11 + "001002"
 
 
 def test_build_rejects_bad_tables(units):

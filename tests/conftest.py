@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from api.app import create_app
 from api.deps import get_session
@@ -118,18 +119,32 @@ def bearer(token: str) -> dict[str, str]:
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
-@pytest.fixture(scope="session")
-def city_url(database_url_for_tests: str) -> Iterator[str]:
-    """A second throwaway database holding the sample city's published boundaries."""
-    from gridgeo.workflows.samples import load_sample_city
-
-    server = make_url(database_url_for_tests)
-    name = server.database + "_city"
+def _create_database(server_url: str, name: str, template: str | None = None) -> str:
+    server = make_url(server_url)
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def city_template(database_url_for_tests: str) -> Iterator[str]:
+    """A database holding the sample city's published boundaries, used only as a template."""
+    from gridgeo.workflows.samples import load_sample_city
+
+    name = str(make_url(database_url_for_tests).database) + "_city_tpl"
+    url = _create_database(database_url_for_tests, name)
+    engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     upgrade(engine)
@@ -137,11 +152,31 @@ def city_url(database_url_for_tests: str) -> Iterator[str]:
         load_sample_city(session, SAMPLES, events=False, tracks=False)
     engine.dispose()
     try:
+        yield name
+    finally:
+        _drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def city_url(database_url_for_tests: str, city_template: str) -> Iterator[str]:
+    """A throwaway copy of the sample city shared by the tests that only read it."""
+    name = str(make_url(database_url_for_tests).database) + "_city"
+    url = _create_database(database_url_for_tests, name, template=city_template)
+    try:
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_database(url)
+
+
+@pytest.fixture
+def fresh_city_url(database_url_for_tests: str, city_template: str) -> Iterator[str]:
+    """A private copy of the sample city for a test that commits (dropped afterwards)."""
+    name = str(make_url(database_url_for_tests).database) + "_c" + secrets.token_hex(3)
+    url = _create_database(database_url_for_tests, name, template=city_template)
+    try:
+        yield url
+    finally:
+        _drop_database(url)
 
 
 @pytest.fixture(scope="session")

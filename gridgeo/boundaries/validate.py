@@ -88,8 +88,9 @@ __all__ = ["DEFAULT_COMPACTNESS_MIN", "GRID_M", "MIN_AREA_M2", "polygon_parts", 
 DEFAULT_COMPACTNESS_MIN: Final = {"polsby_popper": 0.2, "reock": 0.25}
 """Default compactness targets."""
 
-MIN_AREA_M2: Final = 0.01
-"""Overlap and gap pieces smaller than this are floating-point noise."""
+MIN_AREA_M2: Final = 0.1
+"""Overlap and gap pieces smaller than this (0.1 m², far below survey precision over
+any edge length) are floating-point noise of reprojection and snap-rounding."""
 
 GRID_M: Final = 0.001
 """Unions and gaps are computed with snap-rounding to this grid (metres), so that

@@ -36,7 +36,9 @@ def test_flags_stale_and_below_target() -> None:
 
 
 def test_study_area_locations_never_visited_are_added() -> None:
-    v = visits().rename(columns={"grid": "location", "seen": "last_visit"})[["location", "last_visit"]]
+    v = visits().rename(columns={"grid": "location", "seen": "last_visit"})[
+        ["location", "last_visit"]
+    ]
     out = coverage_gaps(v, now=NOW, days=30, locations=["g1", "g9"])
     assert out["location"].tolist() == ["g1", "g2", "g3", "g4", "g9"]
     assert out.set_index("location").loc["g9", "stale"]

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 import gridgeo
 from api.errors import install_error_handlers
 from api.indexes import IndexRegistry
-from api.routers import baseline, codes, generations, grids, health, locate, users
+from api.routers import baseline, codes, events, generations, grids, health, locate, users
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(grids.router, prefix="/v1")
     app.include_router(codes.router, prefix="/v1")
     app.include_router(generations.router, prefix="/v1")
+    app.include_router(events.router, prefix="/v1")
     app.include_router(users.router, prefix="/v1")
     if settings.baseline_endpoints:
         app.include_router(baseline.router)

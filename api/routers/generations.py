@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+import shapely.geometry
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
@@ -191,3 +192,45 @@ def export_generation(
     name = f"gridgeo-{generation.label}{planner.EXPORT_FORMATS[format]}"
     path = planner.export_generation(session, ref, tmp / name, format)
     return FileResponse(path, filename=name, background=BackgroundTask(shutil.rmtree, tmp))
+
+
+class RedrawRequest(BaseModel):
+    """Body of ``POST /v1/generations/{ref}/redraw``."""
+
+    operation: Literal["split", "merge", "move", "replace"]
+    code: str | None = Field(None, pattern=r"^\d{15}(\d{3})?$")
+    codes: list[str] | None = None
+    new_parent: str | None = Field(None, pattern=r"^\d{15}$")
+    geometry: dict[str, Any] | None = Field(
+        None, description="GeoJSON LineString (split) or Polygon (replace), lon/lat EPSG:4490"
+    )
+    adjust_neighbours: bool = True
+    label: str | None = Field(None, max_length=200)
+
+
+@router.post("/generations/{ref}/redraw", status_code=201)
+def redraw_generation(
+    ref: str,
+    body: RedrawRequest,
+    principal: Principal = Depends(require_role("planner")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Split, merge, move micro-grids or replace a geometry; the result is a new draft."""
+    geometry = None
+    if body.geometry is not None:
+        try:
+            geometry = shapely.geometry.shape(body.geometry)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"geometry is not valid GeoJSON: {exc}") from exc
+    summary = planner.redraw(
+        session,
+        ref,
+        body.operation,
+        code=body.code,
+        codes=body.codes,
+        new_parent=body.new_parent,
+        geometry=geometry,
+        adjust_neighbours=body.adjust_neighbours,
+        label=body.label,
+    )
+    return summary.to_dict()

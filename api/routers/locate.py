@@ -65,9 +65,7 @@ async def locate_point(
     if index is None:
         index = await run_in_threadpool(_index_with_session, request, at)
     result = index.locate(x, y, within_m=within)
-    return json_response(
-        index.point_json(result, 0, point={"lon": lon, "lat": lat, "crs": crs})
-    )
+    return json_response(index.point_json(result, 0, point={"lon": lon, "lat": lat, "crs": crs}))
 
 
 def _index_with_session(request: Request, at: datetime | None) -> LocateIndex:

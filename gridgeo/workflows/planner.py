@@ -356,3 +356,86 @@ def export_generation(session: Session, ref: str | int, out: Path, fmt: str | No
                 for part in sorted(Path(tmp).iterdir()):
                     archive.write(part, part.name)
     return out
+
+
+REDRAW_OPERATIONS = ("split", "merge", "move", "replace")
+
+
+def redraw(
+    session: Session,
+    base_ref: str | int,
+    operation: str,
+    *,
+    code: str | None = None,
+    codes: list[str] | None = None,
+    new_parent: str | None = None,
+    geometry: Any = None,
+    adjust_neighbours: bool = True,
+    label: str | None = None,
+) -> ImportSummary:
+    """Apply one redraw operation to a generation and store the result as a new draft.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    base_ref : str or int
+        The generation to start from (usually the published one).
+    operation : str
+        ``split`` (``code`` and a LineString ``geometry``), ``merge`` (``codes``),
+        ``move`` (micro-grid ``codes`` to ``new_parent``) or ``replace`` (``code``
+        and a polygon ``geometry``, neighbours adjusted unless told otherwise).
+    label : str, optional
+        Label of the new draft.
+
+    Returns
+    -------
+    ImportSummary
+        The new draft, with the lineage it recorded.
+    """
+    from gridgeo.boundaries import redraw as ops
+
+    base = get_generation(session, base_ref)
+    units = read_units(session, base.id)
+    reserved = _registered_codes(session)
+    if operation == "split":
+        if code is None or geometry is None:
+            raise InvalidInput("split needs `code` and a LineString `geometry`")
+        result = ops.split_unit(units, code, geometry, reserved=reserved)
+    elif operation == "merge":
+        if not codes or len(codes) < 2:
+            raise InvalidInput("merge needs at least two `codes`")
+        result = ops.merge_units(units, codes, reserved=reserved)
+    elif operation == "move":
+        if not codes or not new_parent:
+            raise InvalidInput("move needs micro-grid `codes` and `new_parent`")
+        result = ops.move_units(units, codes, new_parent, reserved=reserved)
+    elif operation == "replace":
+        if code is None or geometry is None:
+            raise InvalidInput("replace needs `code` and a polygon `geometry`")
+        result = ops.replace_geometry(
+            units, code, geometry, adjust_neighbours=adjust_neighbours, reserved=reserved
+        )
+    else:
+        raise InvalidInput(
+            f"unknown operation {operation!r}; use one of " + ", ".join(REDRAW_OPERATIONS)
+        )
+    generation = create_generation(session, label, note=result.summary(), parent_id=base.id)
+    count = insert_units(session, generation.id, result.units)
+    record_lineage(
+        session, generation.id, [{k: str(v) for k, v in item.items()} for item in result.lineage]
+    )
+    session.flush()
+    return ImportSummary(
+        generation_id=generation.id,
+        label=generation.label,
+        units=count,
+        by_level=result.units["level"].value_counts().to_dict(),
+        coded=len(result.created),
+        lineage=len(result.lineage),
+        notes={
+            "operation": operation,
+            "created": list(result.created),
+            "retired": list(result.retired),
+            "changed": list(result.changed),
+        },
+    )

@@ -65,7 +65,9 @@ def _hierarchy() -> gpd.GeoDataFrame:
                     "geometry": box(x + dx, y + dy, x + dx + 250, y + dy + 250),
                 }
             )
-    rows.append({"code": SCHOOL, "name": "学校", "households": 0, "geometry": box(600, 600, 900, 900)})
+    rows.append(
+        {"code": SCHOOL, "name": "学校", "households": 0, "geometry": box(600, 600, 900, 900)}
+    )
     rows.append({"code": G5, "name": "G5", "households": 400, "geometry": box(1000, 0, 2000, 1000)})
     frame = units_from(rows)
     frame["geometry"] = [shapely.MultiPolygon([g]) for g in frame.geometry]
@@ -110,11 +112,18 @@ def assert_valid(result: RedrawResult) -> None:
         edges = shapely.coverage_invalid_edges(np.asarray(group.geometry.values, dtype=object))
         assert all(e is None or e.is_empty for e in edges), parent
     assert frame["code"].is_unique
+    assert set(frame.geom_type) == {"MultiPolygon"}
 
 
 def assert_unchanged(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> None:
-    pd.testing.assert_frame_equal(pd.DataFrame(before.drop(columns="geometry")), pd.DataFrame(after.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(before.drop(columns="geometry")), pd.DataFrame(after.drop(columns="geometry"))
+    )
     assert all(a.equals_exact(b, 0) for a, b in zip(before.geometry, after.geometry, strict=True))
+
+
+def grids(codes: list[str]) -> list[str]:
+    return [c for c in codes if len(c) == 15]
 
 
 def lineage(result: RedrawResult) -> set[tuple[str, str, str]]:
@@ -137,7 +146,7 @@ def test_split_grid_by_a_line(units: gpd.GeoDataFrame) -> None:
     out = result.units
 
     west, east = C1 + "005", C1 + "006"  # reading order: west first; 001-004 and 801 taken
-    assert result.created[:2] == [west, east]
+    assert grids(result.created) == [west, east]
     assert G1 in result.retired and G1 not in set(out["code"])
     assert row(out, west)["name"] == "G1-1" and row(out, east)["name"] == "G1-2"
     assert area(out, west) == pytest.approx(200 * 500, rel=1e-3)
@@ -169,8 +178,31 @@ def test_split_grid_by_a_line(units: gpd.GeoDataFrame) -> None:
     # G3 (the line runs into it) and G2 keep their codes and shapes
     assert {G2, G3}.isdisjoint(result.retired)
     assert result.changed == []
-    assert area(out, G3) == pytest.approx(area(units, G3), abs=0.01)
+    assert area(out, G3) == pytest.approx(area(units, G3), rel=1e-5)
     assert_valid(result)
+
+
+def test_split_along_micro_grid_edges_cuts_no_micro_grid(units: gpd.GeoDataFrame) -> None:
+    # the line follows the x = 250 m micro-grid edges (snapped onto them)
+    result = split_unit(units, G1, ll(LineString([(250.2, -50), (249.9, 550)])))
+    west, east = C1 + "005", C1 + "006"
+    assert len(children(result.units, west)) == 2 and len(children(result.units, east)) == 2
+    assert {r["relation"] for r in result.lineage if r["related_code"] != G1} == {"replaced_by"}
+    # households by the micro-grids: 40 + 40 west, 160 + 160 east
+    assert row(result.units, west)["households"] == 80
+    assert row(result.units, east)["households"] == 320
+    assert_valid(result)
+
+
+def test_result_keeps_row_order_and_dtypes(units: gpd.GeoDataFrame) -> None:
+    result = split_unit(units, G1, ll(LineString([(200, -50), (200, 550)])))
+    codes = result.units["code"].tolist()
+    # the pieces take the place of G1 (right after the communities), G2 follows them
+    assert codes.index(C1 + "005") == list(units["code"]).index(G1)
+    assert codes.index(C1 + "006") < codes.index(G2)
+    assert result.units["households"].dtype == units["households"].dtype
+    assert result.units.crs == units.crs
+    assert list(result.units.columns) == [*units.columns, "parent_code", "kind"]  # derived
 
 
 def test_split_inserts_the_split_point_into_the_neighbour(units: gpd.GeoDataFrame) -> None:
@@ -178,7 +210,7 @@ def test_split_inserts_the_split_point_into_the_neighbour(units: gpd.GeoDataFram
     split_point = ll(shapely.Point(200, 500))
     g3 = row(result.units, G3).geometry
     vertices = shapely.points(shapely.get_coordinates(g3))
-    assert float(shapely.distance(vertices, split_point).min()) < 1e-8  # in the ring
+    assert float(shapely.distance(vertices, split_point).min()) < 1e-7  # in the ring (~1 cm)
     assert len(shapely.get_coordinates(g3)) == 6  # 4 corners + split point + closing
 
 
@@ -186,7 +218,7 @@ def test_split_never_reuses_reserved_or_existing_codes(units: gpd.GeoDataFrame) 
     result = split_unit(
         units, G1, ll(LineString([(200, -50), (200, 550)])), reserved={C1 + "005", C1 + "007"}
     )
-    assert result.created[:2] == [C1 + "006", C1 + "008"]
+    assert grids(result.created) == [C1 + "006", C1 + "008"]
     assert set(result.created).isdisjoint(set(units["code"]))
 
 
@@ -235,7 +267,7 @@ def test_split_rejects_other_inputs(units: gpd.GeoDataFrame) -> None:
     with pytest.raises(InvalidInput, match="LineString"):
         split_unit(units, G1, ll(box(0, 0, 10, 10)))
     with pytest.raises(InvalidInput, match="at least 1.0 m²"):  # a 0.5 m sliver at the corner
-        split_unit(units, G1, ll(LineString([(-1, 1), (1, -1)])), snap_m=0)
+        split_unit(units, G1, ll(LineString([(-1, 2), (2, -1)])), snap_m=0)
 
 
 # ---------------------------------------------------------------------------- merge
@@ -247,13 +279,13 @@ def test_merge_siblings(units: gpd.GeoDataFrame) -> None:
     assert_unchanged(before, units)
     out = result.units
     new = C1 + "005"
-    assert result.created[0] == new
+    assert grids(result.created) == [new]
     assert {(G1, "merged_into", new), (G2, "merged_into", new)} <= lineage(result)
     merged = row(out, new)
     assert merged["name"] == "G1、G2"
     assert merged["households"] == 800 and merged["population"] == 2000
     assert merged["full_time_workers"] == 2 and merged["part_time_workers"] == 8
-    assert area(out, new) == pytest.approx(area(units, G1) + area(units, G2), abs=0.01)
+    assert area(out, new) == pytest.approx(area(units, G1) + area(units, G2), rel=1e-5)
     assert len(shapely.get_parts(merged.geometry)) == 1
     # the eight micro-grids are re-parented and recoded 001-008 in reading order
     kids = children(out, new)
@@ -365,7 +397,7 @@ def test_replace_gives_freed_area_to_the_longest_neighbour(units: gpd.GeoDataFra
     result = replace_geometry(units, G1, ll(box(0, 0, 400, 500)))
     out = result.units
     assert area(out, G2) == pytest.approx(300_000, rel=1e-3)
-    assert area(out, G3) == pytest.approx(area(units, G3), abs=0.01)
+    assert area(out, G3) == pytest.approx(area(units, G3), rel=1e-5)
     assert G3 not in result.changed
     assert_valid(result)
 
@@ -392,10 +424,18 @@ def test_replace_without_adjusting_reports_overlaps(units: gpd.GeoDataFrame) -> 
 
 
 def test_replace_without_adjusting_may_leave_a_gap(units: gpd.GeoDataFrame) -> None:
-    # shrinking G1 to its west micro-grids: no micro-grid is left outside
-    result = replace_geometry(units, G1, ll(box(0, 0, 250, 500)), adjust_neighbours=False)
-    assert result.changed == [G1]
-    assert [i.rule for i in validate_units(result.units, official=False).errors] == ["gap"]
+    m1 = G1 + "001"
+    result = replace_geometry(units, m1, ll(box(0, 0, 200, 250)), adjust_neighbours=False)
+    assert result.changed == [m1]
+    errors = validate_units(result.units, official=False).errors
+    assert [(i.rule, i.area_m2) for i in errors] == [("gap", pytest.approx(50 * 250, rel=1e-3))]
+
+
+def test_replace_without_adjusting_keeps_micro_grids_inside(units: gpd.GeoDataFrame) -> None:
+    with pytest.raises(Conflict, match="outside every grid") as err:
+        replace_geometry(units, G1, ll(box(0, 0, 250, 500)), adjust_neighbours=False)
+    (outside,) = err.value.details["outside"]
+    assert outside["codes"] == [G1 + "002", G1 + "004"]
 
 
 @pytest.mark.parametrize(

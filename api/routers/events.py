@@ -1,0 +1,195 @@
+"""Events: report, bulk import, list, read, workflow actions, indicators, overdue list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from api.deps import get_session, get_settings, require_role
+from api.routers.generations import _read_limited
+from gridgeo.crs import check_lonlat, to_wgs84
+from gridgeo.errors import Forbidden, InvalidInput
+from gridgeo.events import check_role
+from gridgeo.events.indicators import indicators, overdue_list
+from gridgeo.settings import Settings
+from gridgeo.store import events as store
+from gridgeo.store.users import Principal
+from gridgeo.workflows.events import SOURCES, import_events, read_event_file
+
+router = APIRouter(tags=["events"])
+CRSName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+class NewEvent(BaseModel):
+    """Body of ``POST /v1/events``."""
+
+    category_code: str = Field(..., examples=["S0101"])
+    lon: float
+    lat: float
+    crs: CRSName = "wgs84"
+    source: Literal["patrol", "resident", "hotline", "higher_level"] = "patrol"
+    description: str = Field("", max_length=4000)
+    external_id: str | None = Field(None, max_length=200)
+
+
+@router.post("/events", status_code=201)
+def report_event(
+    body: NewEvent,
+    request: Request,
+    principal: Principal = Depends(require_role("worker")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Report an event (worker inside their own grids, or admin); the owner grid is stored."""
+    check_role(principal.role, "report")
+    check_lonlat([body.lon], [body.lat])
+    x, y = to_wgs84(np.array([body.lon]), np.array([body.lat]), body.crs)
+    index = request.app.state.indexes.active(session)
+    owner = index.locate(x, y).owner[0]
+    if principal.role == "worker":
+        if owner is None:
+            raise Forbidden("the point is outside every grid; a worker reports inside a grid")
+        principal.require_grid(owner)
+    return store.create_event(
+        session,
+        category_code=body.category_code,
+        lon=body.lon,
+        lat=body.lat,
+        crs=body.crs,
+        source=body.source,
+        owner_code=owner,
+        generation_id=int(index.generation),
+        description=body.description,
+        reporter=principal.name,
+        external_id=body.external_id,
+    )
+
+
+@router.post("/events/import")
+async def import_event_file(
+    request: Request,
+    file: UploadFile = File(..., description="CSV or GeoJSON of events"),
+    all_or_nothing: bool = Form(False, description="Refuse the batch if any row is bad."),
+    principal: Principal = Depends(require_role()),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Bulk import (admin); idempotent by ``external_id``; bad rows listed with reasons."""
+    data = await _read_limited(file, settings.upload_limit_bytes)
+    frame = read_event_file(data, file.filename or "events.csv")
+    index = request.app.state.indexes.active(session)
+    return import_events(session, frame, index, all_or_nothing=all_or_nothing).to_dict()
+
+
+@router.get("/events")
+def get_events(
+    grid: str | None = Query(None, pattern=r"^\d{15}(\d{3})?$"),
+    street: str | None = Query(None, pattern=r"^\d{9}$"),
+    status: str | None = Query(None),
+    category: str | None = Query(None),
+    start: datetime | None = Query(None),
+    end: datetime | None = Query(None),
+    limit: int = Query(1000, ge=1, le=10_000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Events as GeoJSON, filtered by grid, street, status, category and time."""
+    return store.list_events(
+        session,
+        grid=grid,
+        street=street,
+        status=status,
+        category=category,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
+    )
+
+
+class Action(BaseModel):
+    """Body of ``POST /v1/events/{event_id}/actions``."""
+
+    action: Literal[
+        "verify",
+        "reject",
+        "register",
+        "dispatch",
+        "handle",
+        "defer",
+        "feedback",
+        "check",
+        "rework",
+        "close",
+        "evaluate",
+        "cancel",
+    ]
+    comment: str | None = Field(None, max_length=4000)
+    hours: float | None = Field(None, gt=0, le=2000, description="Working hours, for defer.")
+
+
+@router.post("/events/{event_id}/actions")
+def act_on_event(
+    event_id: str,
+    body: Action,
+    principal: Principal = Depends(require_role("worker", "analyst")),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Apply a workflow action; 409 names the allowed actions when it is illegal."""
+    check_role(principal.role, body.action)
+    current = store.get_event(session, event_id, history=False)
+    owner = current["properties"]["owner_code"]
+    if principal.role == "worker":
+        if owner is None:
+            raise Forbidden("this event belongs to no grid")
+        principal.require_grid(owner)
+    return store.apply_action(
+        session, event_id, body.action, actor=principal.name, comment=body.comment, hours=body.hours
+    )
+
+
+@router.get("/events/overdue")
+def get_overdue(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    """Open events past their due time, most overdue first (working hours)."""
+    frame = store.events_frame(session)
+    now = pd.Timestamp.now(tz="UTC")
+    table = overdue_list(frame, now)
+    columns = [
+        c
+        for c in ("event_id", "grid_code", "category_code", "status", "due_at", "overdue_hours")
+        if c in table.columns
+    ]
+    return table[columns].to_dict("records")
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """One event with its full history."""
+    return store.get_event(session, event_id)
+
+
+@router.get("/indicators")
+def get_indicators(
+    by: Literal["grid_code", "street_code", "department"] = Query("grid_code"),
+    start: datetime = Query(..., description="Period start (inclusive)."),
+    end: datetime = Query(..., description="Period end (exclusive)."),
+    session: Session = Depends(get_session),
+) -> list[dict[str, Any]]:
+    """Counts, 按期结案率, closure rate, mean handling time and overdue per unit."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("start and end need a timezone, e.g. 2026-10-01T00:00:00+08:00")
+    if end <= start:
+        raise InvalidInput("end must be after start")
+    frame = store.events_frame(session)
+    now = min(pd.Timestamp(end), pd.Timestamp.now(tz="UTC"))
+    table = indicators(frame, by=by, period_start=start, period_end=end, now=now)
+    table = table.reset_index().replace({np.nan: None})
+    return table.to_dict("records")
+
+
+__all__ = ["router", "SOURCES"]

@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import gridgeo
 from api.errors import install_error_handlers
 from api.indexes import IndexRegistry
-from api.routers import baseline, codes, events, generations, grids, health, locate, users
+from api.routers import baseline, codes, events, generations, grids, health, locate, maps, users
+from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine
 
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codes.router, prefix="/v1")
     app.include_router(generations.router, prefix="/v1")
     app.include_router(events.router, prefix="/v1")
+    app.include_router(maps.router)
+    app.mount("/maps/static", StaticFiles(directory=STATIC_DIR), name="map-assets")
     app.include_router(users.router, prefix="/v1")
     if settings.baseline_endpoints:
         app.include_router(baseline.router)

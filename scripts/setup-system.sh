@@ -34,6 +34,7 @@ missing=()
 major=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
 need "postgresql-${major}-postgis-3"
 if ! command -v chromium >/dev/null 2>&1; then need chromium; fi
+need fonts-wqy-microhei  # CJK glyphs in headless screenshots
 apt_install "${missing[@]+"${missing[@]}"}"
 
 # Debian's package starts a system-wide cluster; gridgeo runs its own and

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 import gridgeo
@@ -24,3 +25,15 @@ def healthz(session: Session = Depends(get_session)) -> dict[str, Any]:
         "database": {"postgresql": versions["postgresql"], "schema": versions["schema_revision"]},
         "postgis": versions["postgis"],
     }
+
+
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" '
+    'fill="#2b6cb0"/><path d="M0 5.5h16M0 10.5h16M5.5 0v16M10.5 0v16" stroke="#fff"/></svg>'
+)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """A small grid icon (so browsers do not log a 404)."""
+    return Response(FAVICON, media_type="image/svg+xml")

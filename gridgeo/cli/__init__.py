@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from gridgeo.cli import boundaries as boundary_commands
 from gridgeo.cli import codes as code_commands
 from gridgeo.cli import db as db_commands
+from gridgeo.cli import events as event_commands
 from gridgeo.cli import locate as locate_command
 from gridgeo.cli import samples as sample_commands
 from gridgeo.cli import serve as serve_commands
@@ -26,6 +27,7 @@ app.add_typer(user_commands.app, name="users")
 app.add_typer(boundary_commands.app, name="boundaries")
 app.add_typer(code_commands.app, name="codes")
 app.add_typer(sample_commands.app, name="samples")
+app.add_typer(event_commands.app, name="events")
 serve_commands.register(app)
 app.command("locate")(locate_command.locate)
 

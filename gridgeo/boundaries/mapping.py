@@ -105,6 +105,7 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "parent_code",
         "parentcode",
         "parent",
+        "parent_cod",  # cut to 10 characters by a Shapefile export
         "sjbm",
         "上级编码",
         "上级代码",
@@ -141,6 +142,7 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "full_time_workers": (
         "full_time_workers",
         "fulltime_workers",
+        "full_time_",  # cut to 10 characters by a Shapefile export
         "zzwgy",
         "专职网格员",
         "专职网格员数",
@@ -148,6 +150,7 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "part_time_workers": (
         "part_time_workers",
         "parttime_workers",
+        "part_time_",  # cut to 10 characters by a Shapefile export
         "jzwgy",
         "兼职网格员",
         "兼职网格员数",

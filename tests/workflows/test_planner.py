@@ -264,3 +264,20 @@ def test_publish_refuses_unvalidated_draft(fresh_city_url: str) -> None:
     with Session(engine) as session, session.begin(), pytest.raises(Conflict, match="validated"):
         planner.publish_generation(session, "unchecked")
     engine.dispose()
+
+
+def test_shapefile_export_round_trips_every_attribute(fresh_city_url: str, tmp_path: Path) -> None:
+    from gridgeo.boundaries import read_boundaries
+
+    engine = create_engine(fresh_city_url)
+    with Session(engine) as session:
+        out = planner.export_generation(session, 1, tmp_path / "units.zip")
+        original = read_units(session, 1)
+    engine.dispose()
+    back = read_boundaries(out, filename=out.name).sort_values("code").reset_index(drop=True)
+    assert len(back) == len(original)
+    for column in ("parent_code", "name", "households", "full_time_workers",
+                   "part_time_workers"):
+        expected = original[column].astype(object).where(original[column].notna(), None)
+        got = back[column].astype(object).where(back[column].notna(), None)
+        assert got.tolist() == expected.tolist(), column

@@ -17,10 +17,23 @@ from fastapi.staticfiles import StaticFiles
 import gridgeo
 from api.errors import install_error_handlers
 from api.indexes import IndexRegistry
-from api.routers import baseline, codes, events, generations, grids, health, locate, maps, users
+from api.routers import (
+    analytics,
+    baseline,
+    codes,
+    events,
+    generations,
+    grids,
+    health,
+    locate,
+    maps,
+    tracks,
+    users,
+)
 from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine
+from gridgeo.workflows.analytics import AnalyticsData
 
 log = logging.getLogger("gridgeo.api")
 
@@ -43,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
         app.state.indexes = IndexRegistry(app.state.engine)
+        app.state.analytics = AnalyticsData(app.state.engine)
         try:
             await asyncio.to_thread(app.state.indexes.refresh)
         except Exception:  # noqa: BLE001 - the API starts even when the database is down
@@ -69,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codes.router, prefix="/v1")
     app.include_router(generations.router, prefix="/v1")
     app.include_router(events.router, prefix="/v1")
+    app.include_router(analytics.router, prefix="/v1")
+    app.include_router(tracks.router, prefix="/v1")
     app.include_router(maps.router)
     app.mount("/maps/static", StaticFiles(directory=STATIC_DIR), name="map-assets")
     app.include_router(users.router, prefix="/v1")

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from api.deps import get_session
 from gridgeo.heatmaps import render_html
 from gridgeo.workflows import maps as map_pages
 
@@ -48,7 +46,7 @@ async def grids_page(
 ) -> HTMLResponse:
     """Grid boundaries by level, code/name tooltips and a search by code."""
     m = await run_in_threadpool(
-        map_pages.grids_map, request.app.state.engine, levels=levels.split(","),
+        map_pages.grids_map, request.app.state.analytics, levels=levels.split(","),
         basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
     )
     return _page(m)
@@ -67,8 +65,8 @@ async def hotspots_page(
 ) -> HTMLResponse:
     """Getis-Ord Gi* hot and cold spots with a legend."""
     m = await run_in_threadpool(
-        map_pages.hotspots_map, request.app.state, level=level, category=category, start=start,
-        end=end, basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
+        map_pages.hotspots_map, request.app.state.analytics, level=level, category=category,
+        start=start, end=end, basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
     )
     return _page(m)
 
@@ -86,8 +84,8 @@ async def emerging_page(
 ) -> HTMLResponse:
     """Emerging hot spot categories over monthly slices."""
     m = await run_in_threadpool(
-        map_pages.emerging_map, request.app.state, level=level, category=category, start=start,
-        end=end, basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
+        map_pages.emerging_map, request.app.state.analytics, level=level, category=category,
+        start=start, end=end, basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
     )
     return _page(m)
 
@@ -100,11 +98,10 @@ async def coverage_page(
     basemap: Basemap = Query("none"),
     tianditu_key: str | None = Query(None),
     canvas: bool = Query(True),
-    session: Session = Depends(get_session),
 ) -> HTMLResponse:
     """Grids not visited within ``days`` or below the coverage target."""
     m = await run_in_threadpool(
-        map_pages.coverage_map, request.app.state, days=days, target=target, basemap=basemap,
-        tianditu_key=tianditu_key, prefer_canvas=canvas,
+        map_pages.coverage_map, request.app.state.analytics, days=days, target=target,
+        basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
     )
     return _page(m)

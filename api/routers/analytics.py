@@ -1,0 +1,77 @@
+"""GeoJSON analytics: ``/v1/analytics/hotspots``, ``/emerging`` and ``/coverage``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from gridgeo.workflows import analytics
+
+router = APIRouter(tags=["analytics"])
+LEVEL_HELP = "grid, community, street or h3:<res> (res 5–10)"
+
+
+def geojson(layer: Any) -> Response:
+    """Serialise a layer as a FeatureCollection with its parameters."""
+    body = json.loads(layer.to_json(na="null", show_bbox=False, drop_id=False))
+    body["parameters"] = layer.attrs
+    return Response(json.dumps(body, ensure_ascii=False, default=str),
+                    media_type="application/geo+json")
+
+
+@router.get("/analytics/hotspots")
+async def get_hotspots(
+    request: Request,
+    level: str = Query("grid", description=LEVEL_HELP),
+    start: datetime | None = Query(None, description="Reported from (inclusive)."),
+    end: datetime | None = Query(None, description="Reported until (exclusive)."),
+    category: str | None = Query(None, description="Category code, level-1 or level-2 name."),
+    value: str | None = Query(None, pattern="^(rate|count)$"),
+    permutations: int = Query(999, ge=0, le=9999),
+    seed: int = Query(0),
+) -> Response:
+    """Getis-Ord Gi* (binary weights, star, permutations, FDR) with ArcGIS bins −3…+3."""
+    layer = await run_in_threadpool(
+        analytics.hotspots, request.app.state.analytics, level=level, start=start, end=end,
+        category=category, value=value, permutations=permutations, seed=seed,
+    )
+    return geojson(layer)
+
+
+@router.get("/analytics/emerging")
+async def get_emerging(
+    request: Request,
+    level: str = Query("grid", description=LEVEL_HELP),
+    start: datetime | None = Query(None),
+    end: datetime | None = Query(None),
+    category: str | None = Query(None),
+    value: str | None = Query(None, pattern="^(rate|count)$"),
+) -> Response:
+    """Emerging hot spots over monthly slices (17 ArcGIS categories)."""
+    layer = await run_in_threadpool(
+        analytics.emerging, request.app.state.analytics, level=level, start=start, end=end,
+        category=category, value=value,
+    )
+    return geojson(layer)
+
+
+@router.get("/analytics/coverage")
+async def get_coverage(
+    request: Request,
+    start: datetime | None = Query(None, description="Default: 30 days before the last fix."),
+    end: datetime | None = Query(None),
+    days: float = Query(7, gt=0, le=365, description="Not visited within this many days."),
+    target: float = Query(0.6, ge=0, le=1, description="Coverage share target."),
+    h3_res: int = Query(10, ge=7, le=11),
+) -> Response:
+    """Patrol coverage per grid and the gaps (unvisited, stale, below target)."""
+    layer = await run_in_threadpool(
+        analytics.coverage, request.app.state.analytics, start=start, end=end, days=days,
+        target=target, h3_res=h3_res,
+    )
+    return geojson(layer)

@@ -1,0 +1,89 @@
+"""Patrol tracks: upload GPS fixes, coverage per worker, authenticity flags."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.deps import get_session, get_settings, require_role
+from api.routers.generations import _read_limited
+from gridgeo.settings import Settings
+from gridgeo.store.activity import insert_fixes
+from gridgeo.store.users import Principal
+from gridgeo.tracks import read_fixes, validate_fixes
+
+router = APIRouter(tags=["tracks"])
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records", date_format="iso"))
+    return records
+
+
+@router.post("/tracks")
+async def upload_fixes(
+    request: Request,
+    file: UploadFile = File(..., description="CSV, GPX or GeoJSON of GPS fixes"),
+    crs: str | None = Form(None, description="Device CRS when the file does not say."),
+    worker_id: str | None = Form(None, description="Worker of a GPX/GeoJSON without one."),
+    all_or_nothing: bool = Form(False, description="Refuse the file if any row is bad."),
+    principal: Principal = Depends(require_role("worker")),
+    settings: Settings = Depends(get_settings),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Store GPS fixes (COPY); bad rows come back with row-level reasons.
+
+    Good rows are stored and bad rows reported, unless ``all_or_nothing`` is
+    set, in which case any bad row refuses the whole file (422). A worker may
+    upload only fixes of workers assigned inside their own grids.
+    """
+    data = await _read_limited(file, settings.upload_limit_bytes)
+    frame = await run_in_threadpool(read_fixes, data, filename=file.filename, crs=crs,
+                                    worker_id=worker_id)
+    roster = pd.read_sql(text("SELECT worker_id, grid_code FROM workers"),
+                         session.connection())
+    good, rejects = validate_fixes(frame, set(roster["worker_id"]), now=pd.Timestamp.now("UTC"),
+                                   all_or_nothing=all_or_nothing)
+    if principal.role == "worker" and len(good):
+        grids = roster.set_index("worker_id")["grid_code"]
+        for worker in good["worker_id"].unique():
+            principal.require_grid(str(grids.get(worker, "")) or "-")
+    stored = insert_fixes(session, good)
+    return {"stored": stored, "rejected": _records(rejects)}
+
+
+@router.get("/tracks/coverage")
+async def worker_coverage(
+    request: Request,
+    start: datetime | None = Query(None, description="Default: 30 days before the last fix."),
+    end: datetime | None = Query(None),
+    h3_res: int = Query(10, ge=7, le=11),
+) -> list[dict[str, Any]]:
+    """巡查覆盖率 per worker: share of the assigned grid's H3 cells visited, patrol time."""
+    analysis, _ = await run_in_threadpool(request.app.state.analytics.tracks, start, end, h3_res)
+    return _records(analysis.worker_coverage)
+
+
+@router.get("/tracks/flags")
+async def authenticity_flags(
+    request: Request,
+    start: datetime | None = Query(None),
+    end: datetime | None = Query(None),
+    kind: str | None = Query(None, description="teleport, replay, stationary, outside, …"),
+) -> list[dict[str, Any]]:
+    """Patrols flagged as possibly not genuine, with reason and evidence."""
+    analysis, _ = await run_in_threadpool(request.app.state.analytics.tracks, start, end, 10)
+    flags = analysis.flags
+    if kind is not None:
+        flags = flags[flags["kind"] == kind]
+    return _records(flags)
+
+
+

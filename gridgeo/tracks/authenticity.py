@@ -1,0 +1,772 @@
+"""Authenticity flags on patrol tracks: signs that a track was not walked as reported.
+
+A flag is a reason for a supervisor to look, not a verdict: every flag carries
+the measured ``evidence`` and the period it concerns. The thresholds
+(:class:`Thresholds`) are ones an analyst would set from the physics of GPS
+and of patrolling on foot or by e-bike, not from any particular data set.
+
+Kinds
+-----
+``teleport``
+    Movement no patrol can make. A leg between consecutive fixes of a worker
+    is *impossible* when, after allowing each fix its error (``error_radii``
+    times its ``accuracy_m``, i.e. 2 × the 68 % radius, about 3 σ), the
+    implied speed exceeds ``teleport_speed_mps`` (50 m/s = 180 km/h) or the
+    jump exceeds ``teleport_jump_m`` (2 km) within ``teleport_jump_s`` (60 s).
+    An impossible leg followed, within ``teleport_return_s`` (10 min), by an
+    impossible leg back to near the starting point (closer than half the
+    jump) is one *excursion* flag (``returned: true``), from the jump fix to
+    the return fix; an impossible leg without return is flagged on its own.
+    This check also sees the fixes that cleaning dropped as speed spikes or
+    for poor accuracy (pass ``dropped``), because a lone far-away fix is
+    exactly what a teleport looks like (see :mod:`gridgeo.tracks.clean`).
+``too_regular``
+    Fix intervals of a patrol with a coefficient of variation below
+    ``regular_max_cv`` (0.01) over at least ``regular_min_fixes`` (50)
+    fixes. Phones schedule location updates loosely (the OS batches and
+    delays them), so real intervals vary by several per cent; a perfectly
+    even clock suggests a generated track. Weak alone: dedicated loggers can
+    be this regular.
+``no_noise``
+    GPS positions scatter by metres. For each interior fix the residual from
+    the straight, constant-speed interpolation between its neighbours
+    (``p[i] - (p[i-1] + (p[i+1] - p[i-1]) (t[i] - t[i-1]) / (t[i+1] - t[i-1]))``)
+    is about 1.4 σ for real fixes (5 m for σ = 3.5 m), whatever the path
+    shape adds on top; a patrol whose median residual is below
+    ``noise_min_m`` (0.5 m) over at least ``noise_min_fixes`` (20) interior
+    fixes is too smooth to be measured: drawn or interpolated. Devices that
+    smooth fixes heavily (fused location) may need a lower threshold. A
+    noise-free track that turns at every fix escapes this check (the turns
+    make the residuals); it targets tracks interpolated along straight legs,
+    the usual output of route-drawing tools.
+``replay``
+    A patrol that repeats an earlier patrol (of any worker) position for
+    position. Candidates come from a spatial hash: positions rounded to
+    ``replay_cell_m`` (5 m) cells, pairs of patrols sharing at least
+    ``replay_min_shared`` (20 %) of the later patrol's cells and at least 10
+    cells (cells shared by more than 20 patrols, meeting points, are
+    ignored). A candidate is confirmed when the median distance from the
+    later patrol's fixes to the nearest fix of the earlier one is at most
+    ``replay_max_median_m`` (3 m) **and** the matched fixes come in the same
+    order: the rank correlation between a fix's position in the later patrol
+    and the position of its nearest fix in the earlier one is at least
+    ``replay_min_order`` (0.9; its absolute value, so a copy played backwards
+    counts too). A copy is off by its offset only and runs through the source
+    in step; two honest patrols of a small grid can lie close everywhere (many
+    fixes in a few thousand square metres, nearest fixes 2–3 m apart) but
+    visit the places in unrelated orders (rank correlation near 0). Patrols
+    that stay within ``stationary_radius_m`` are not compared (any two stays
+    at the same desk look alike; ``stationary`` covers them).
+``stationary``
+    At least ``stationary_min_minutes`` (30) of a patrol within
+    ``stationary_radius_m`` (30 m) of its first fix (stay-point rule of Li
+    et al. 2008; a single fix farther away does not end the stay, two in a
+    row do), **and** the fixes scatter no more than GPS noise does: their
+    median distance from the stay's median point is at most
+    ``stationary_noise_factor`` (1.25) times the median stated accuracy, and
+    at least ``stationary_noise_floor_m`` (8 m) is allowed (for 2-D Gaussian
+    noise whose 68 % radius is ``a`` the median distance is about
+    ``0.78 a``; the margin covers optimistic accuracy claims, the median
+    ignores stray fixes). A device lying still scatters like that; a worker
+    walking to and fro in a tiny grid or courtyard spreads over the whole
+    circle (median distance 10–20 m in a 30 m circle) and is not reported.
+    Normal stops (a conversation, a check of a shop) last minutes.
+``outside``
+    More than ``outside_max_share`` (50 %) of a patrol's time outside the
+    worker's assignment area (:func:`gridgeo.tracks.join.assignment_areas`: a
+    micro-grid worker's area is the parent grid). Time per fix is the
+    interval to the next fix (capped at ``gap_minutes``); for a patrol
+    without duration the share of fixes is used.
+
+Output
+------
+:data:`FLAG_COLUMNS`: ``worker_id``, ``patrol_key``, ``kind``, ``reason``
+(a sentence), ``evidence`` (dict of plain numbers/strings, JSON-ready),
+``start``, ``end`` (UTC), sorted by worker, start and kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from gridgeo.errors import InvalidInput
+from gridgeo.locate import LocateIndex
+from gridgeo.tracks._geo import (
+    distance_m,
+    epoch_seconds,
+    first_of_group,
+    group_ids,
+    local_xy,
+    require_columns,
+    wgs84_lonlat,
+)
+from gridgeo.tracks.join import (
+    JOIN_COLUMNS,
+    assignment_areas,
+    inside_assigned,
+    interval_weights,
+    join_to_grids,
+)
+
+__all__ = [
+    "FLAG_COLUMNS",
+    "FLAG_KINDS",
+    "Thresholds",
+    "authenticity_flags",
+    "detect_no_noise",
+    "detect_outside",
+    "detect_replays",
+    "detect_stationary",
+    "detect_teleports",
+    "detect_too_regular",
+]
+
+FLAG_KINDS: Final[tuple[str, ...]] = (
+    "teleport",
+    "too_regular",
+    "no_noise",
+    "replay",
+    "stationary",
+    "outside",
+)
+FLAG_COLUMNS: Final[tuple[str, ...]] = (
+    "worker_id",
+    "patrol_key",
+    "kind",
+    "reason",
+    "evidence",
+    "start",
+    "end",
+)
+_MAX_CELL_PATROLS: Final = 20
+_MIN_SHARED_CELLS: Final = 10
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Thresholds of the authenticity checks (module docstring explains each)."""
+
+    teleport_speed_mps: float = 50.0
+    teleport_jump_m: float = 2000.0
+    teleport_jump_s: float = 60.0
+    teleport_return_s: float = 600.0
+    error_radii: float = 2.0
+    default_accuracy_m: float = 10.0
+    regular_max_cv: float = 0.01
+    regular_min_fixes: int = 50
+    noise_min_m: float = 0.5
+    noise_min_fixes: int = 20
+    replay_cell_m: float = 5.0
+    replay_min_shared: float = 0.2
+    replay_max_median_m: float = 3.0
+    replay_min_order: float = 0.9
+    stationary_radius_m: float = 30.0
+    stationary_min_minutes: float = 30.0
+    stationary_noise_factor: float = 1.25
+    stationary_noise_floor_m: float = 8.0
+    outside_max_share: float = 0.5
+    gap_minutes: float = 15.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (np.isfinite(value) and value >= 0):
+                raise InvalidInput(f"threshold {f.name} must be a non-negative number")
+
+
+def authenticity_flags(
+    fixes: pd.DataFrame,
+    roster: pd.DataFrame | None,
+    index: LocateIndex | None,
+    *,
+    base_index: LocateIndex | None = None,
+    dropped: pd.DataFrame | None = None,
+    thresholds: Thresholds | None = None,
+    kinds: tuple[str, ...] = FLAG_KINDS,
+) -> pd.DataFrame:
+    """Run the authenticity checks of ``kinds`` on cleaned, split fixes.
+
+    Parameters
+    ----------
+    fixes : pandas.DataFrame
+        Cleaned fixes with ``patrol_key`` (:func:`~gridgeo.tracks.patrols.split_patrols`),
+        optionally already joined (:func:`~gridgeo.tracks.join.join_to_grids`;
+        otherwise they are joined here with ``index``). Not modified.
+    roster : pandas.DataFrame or None
+        ``worker_id, grid_code``; needed for ``outside``.
+    index : LocateIndex or None
+        Needed for ``outside`` (assignment areas, and joining when needed).
+    base_index : LocateIndex, optional
+        Base-units index for the join (see :func:`~gridgeo.tracks.join.join_to_grids`).
+    dropped : pandas.DataFrame, optional
+        :attr:`CleanResult.dropped <gridgeo.tracks.clean.CleanResult>`; its
+        speed spikes and poor-accuracy fixes are shown to the teleport check.
+    thresholds : Thresholds, optional
+    kinds : tuple of str
+        Checks to run (default all of :data:`FLAG_KINDS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`FLAG_COLUMNS`.
+
+    Raises
+    ------
+    InvalidInput
+        Missing columns, unknown kinds, or ``outside`` without roster/index.
+    """
+    th = thresholds or Thresholds()
+    unknown = [k for k in kinds if k not in FLAG_KINDS]
+    if unknown:
+        raise InvalidInput(f"unknown flag kinds {unknown}; use {list(FLAG_KINDS)}")
+    require_columns(fixes, ["worker_id", "t", "lon", "lat", "patrol_key"], "fixes")
+    f = _sorted(fixes)
+    parts: list[pd.DataFrame] = []
+    if "teleport" in kinds:
+        parts.append(detect_teleports(f, dropped=dropped, thresholds=th))
+    if "too_regular" in kinds:
+        parts.append(detect_too_regular(f, thresholds=th))
+    if "no_noise" in kinds:
+        parts.append(detect_no_noise(f, thresholds=th))
+    if "replay" in kinds:
+        parts.append(detect_replays(f, thresholds=th))
+    if "stationary" in kinds:
+        parts.append(detect_stationary(f, thresholds=th))
+    if "outside" in kinds:
+        if roster is None or index is None:
+            raise InvalidInput("the outside check needs the roster and the locate index")
+        parts.append(detect_outside(f, roster, index, base_index=base_index, thresholds=th))
+    out = pd.concat([p for p in parts if len(p)] or [_empty()], ignore_index=True)
+    rank = out["kind"].map({k: i for i, k in enumerate(FLAG_KINDS)})
+    order = np.lexsort((rank.to_numpy(), out["start"].to_numpy(), out["worker_id"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)[list(FLAG_COLUMNS)]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sorted(fixes: pd.DataFrame) -> pd.DataFrame:
+    """``fixes`` sorted by worker, patrol and time (returned as is when already sorted)."""
+    if len(fixes) < 2:
+        return fixes
+    t = epoch_seconds(fixes["t"])
+    key = pd.factorize(fixes["patrol_key"].to_numpy(dtype=object), sort=True)[0]
+    worker = pd.factorize(fixes["worker_id"].to_numpy(dtype=object), sort=True)[0]
+    dw, dk, dt = np.diff(worker), np.diff(key), np.diff(t)
+    if np.all((dw > 0) | ((dw == 0) & ((dk > 0) | ((dk == 0) & (dt >= 0))))):
+        return fixes
+    return fixes.iloc[np.lexsort((np.arange(len(fixes)), t, key, worker))]
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "worker_id": pd.Series(dtype="str"),
+            "patrol_key": pd.Series(dtype="str"),
+            "kind": pd.Series(dtype="str"),
+            "reason": pd.Series(dtype="str"),
+            "evidence": pd.Series(dtype=object),
+            "start": pd.Series(dtype="datetime64[ns, UTC]"),
+            "end": pd.Series(dtype="datetime64[ns, UTC]"),
+        }
+    )
+
+
+def _flags(records: list[dict[str, Any]]) -> pd.DataFrame:
+    if not records:
+        return _empty()
+    out = pd.DataFrame.from_records(records, columns=list(FLAG_COLUMNS))
+    for col in ("start", "end"):
+        out[col] = pd.to_datetime(
+            np.round(out[col].to_numpy(dtype=np.float64) * 1e9).astype(np.int64),
+            unit="ns",
+            utc=True,
+        )
+    for col in ("worker_id", "patrol_key", "kind", "reason"):
+        out[col] = out[col].astype("str")
+    return out
+
+
+class _Patrols:
+    """Row positions of each patrol in sorted fixes, with its worker and period."""
+
+    def __init__(self, fixes: pd.DataFrame) -> None:
+        self.key = fixes["patrol_key"].to_numpy(dtype=object)
+        self.t = epoch_seconds(fixes["t"])
+        self.worker = fixes["worker_id"].to_numpy(dtype=object)
+        first = first_of_group(self.key)
+        self.pid = group_ids(first)
+        self.first = np.flatnonzero(first)
+        self.last = np.append(self.first[1:], len(self.key)) - 1
+        self.size = self.last - self.first + 1
+        self.start = self.t[self.first] if len(self.key) else np.zeros(0)
+        self.end = self.t[self.last] if len(self.key) else np.zeros(0)
+
+    def record(self, p: int, kind: str, reason: str, evidence: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "worker_id": str(self.worker[self.first[p]]),
+            "patrol_key": str(self.key[self.first[p]]),
+            "kind": kind,
+            "reason": reason,
+            "evidence": evidence,
+            "start": float(self.start[p]),
+            "end": float(self.end[p]),
+        }
+
+
+def _r(value: float, digits: int = 2) -> float:
+    return round(float(value), digits)
+
+
+# --------------------------------------------------------------------------- teleport
+
+
+def detect_teleports(
+    fixes: pd.DataFrame,
+    *,
+    dropped: pd.DataFrame | None = None,
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """Impossible jumps and excursions (kind ``teleport``; module docstring).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.date_range("2026-10-01 01:00", periods=6, freq="30s", tz="UTC")
+    >>> lon = [120.270, 120.2703, 120.37, 120.2709, 120.2712, 120.2715]
+    >>> fixes = pd.DataFrame({"worker_id": "W1", "t": t, "lon": lon, "lat": 30.17,
+    ...                       "accuracy_m": 5.0, "patrol_key": "p1"})
+    >>> flags = detect_teleports(fixes)
+    >>> flags[["kind", "start"]].values.tolist()
+    [['teleport', Timestamp('2026-10-01 01:01:00+0000', tz='UTC')]]
+    >>> flags["evidence"][0]["returned"], flags["evidence"][0]["jump_m"]
+    (True, 9603.2)
+    """
+    th = thresholds or Thresholds()
+    f = fixes[["worker_id", "t", "lon", "lat", "patrol_key"]].copy()
+    f["lon"], f["lat"] = wgs84_lonlat(fixes)
+    f["accuracy_m"] = fixes["accuracy_m"] if "accuracy_m" in fixes.columns else np.nan
+    if dropped is not None and len(dropped):
+        require_columns(dropped, ["reason", "worker_id", "t", "lon", "lat"], "dropped")
+        back = dropped[dropped["reason"].isin(["speed_spike", "poor_accuracy"])]
+        if len(back):
+            f = pd.concat([f, _assign_patrols(back, f, th)], ignore_index=True)
+    f = _sorted(f)
+    worker = f["worker_id"].to_numpy(dtype=object)
+    key = f["patrol_key"].to_numpy(dtype=object)
+    t = epoch_seconds(f["t"])
+    lon = f["lon"].to_numpy(dtype=np.float64)
+    lat = f["lat"].to_numpy(dtype=np.float64)
+    acc = f["accuracy_m"].to_numpy(dtype=np.float64)
+    acc = np.where(np.isfinite(acc), acc, th.default_accuracy_m)
+    n = len(f)
+    if n < 2:
+        return _empty()
+    d = distance_m(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    dt = np.diff(t)
+    same = (worker[1:] == worker[:-1]) & (dt > 0)
+    d_eff = np.maximum(d - th.error_radii * (acc[:-1] + acc[1:]), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(dt > 0, d_eff / np.where(dt > 0, dt, 1.0), 0.0)
+    bad = same & (
+        (speed > th.teleport_speed_mps)
+        | ((d_eff > th.teleport_jump_m) & (dt <= th.teleport_jump_s))
+    )
+    legs = np.flatnonzero(bad)
+    records: list[dict[str, Any]] = []
+    used: set[int] = set()
+    for pos, k in enumerate(legs.tolist()):
+        if k in used:
+            continue
+        back_leg = None
+        for m in legs[pos + 1 :].tolist():
+            if worker[m] != worker[k] or t[m + 1] - t[k + 1] > th.teleport_return_s:
+                break
+            if m in used:
+                continue
+            if distance_m(lon[k], lat[k], lon[m + 1], lat[m + 1]) < d[k] / 2:
+                back_leg = m
+                break
+        evidence: dict[str, Any] = {
+            "jump_m": _r(d[k], 1),
+            "speed_mps": _r(d[k] / max(dt[k], 1e-9), 1),
+            "interval_s": _r(dt[k], 1),
+            "jump_lon": _r(lon[k + 1], 6),
+            "jump_lat": _r(lat[k + 1], 6),
+            "returned": back_leg is not None,
+        }
+        if back_leg is not None:
+            used.add(back_leg)
+            away = t[back_leg + 1] - t[k + 1]
+            evidence.update(away_s=_r(away, 1), fixes_away=int(back_leg - k))
+            reason = (
+                f"jumped {d[k] / 1000:.1f} km in {dt[k]:.0f} s and came back {away:.0f} s later"
+            )
+            start, end = t[k + 1], t[back_leg + 1]
+        else:
+            reason = f"moved {d[k] / 1000:.1f} km in {dt[k]:.0f} s ({d[k] / dt[k]:.0f} m/s)"
+            start, end = t[k], t[k + 1]
+        records.append(
+            {
+                "worker_id": str(worker[k + 1]),
+                "patrol_key": str(key[k + 1]),
+                "kind": "teleport",
+                "reason": reason,
+                "evidence": evidence,
+                "start": float(start),
+                "end": float(end),
+            }
+        )
+    return _flags(records)
+
+
+def _assign_patrols(rows: pd.DataFrame, fixes: pd.DataFrame, th: Thresholds) -> pd.DataFrame:
+    """Dropped rows with the patrol of the nearest kept fix of their worker in time."""
+    back = rows[["worker_id", "t", "lon", "lat"]].copy()
+    back["lon"], back["lat"] = wgs84_lonlat(rows)
+    back["accuracy_m"] = rows["accuracy_m"] if "accuracy_m" in rows.columns else np.nan
+    back["t"] = back["t"].dt.as_unit("ns")
+    ref = fixes[["worker_id", "t", "patrol_key"]].copy()
+    ref["t"] = ref["t"].dt.as_unit("ns")
+    ref = ref.sort_values("t", kind="stable")
+    back = back.reset_index(drop=True).sort_values("t", kind="stable")
+    tol = pd.Timedelta(minutes=th.gap_minutes)
+    merged = pd.merge_asof(back, ref, on="t", by="worker_id", direction="nearest", tolerance=tol)
+    return merged[merged["patrol_key"].notna()]
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def detect_too_regular(
+    fixes: pd.DataFrame, *, thresholds: Thresholds | None = None
+) -> pd.DataFrame:
+    """Patrols sampled on a perfectly even clock (kind ``too_regular``)."""
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    p = _Patrols(f)
+    if len(p.key) < 2:
+        return _empty()
+    dt = np.diff(p.t)
+    inner = p.pid[1:] == p.pid[:-1]
+    pid = p.pid[1:][inner]
+    dt = dt[inner]
+    n_p = len(p.first)
+    count = np.bincount(pid, minlength=n_p).astype(np.float64)
+    s1 = np.bincount(pid, weights=dt, minlength=n_p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / count
+        var = np.bincount(pid, weights=(dt - mean[pid]) ** 2, minlength=n_p) / count
+        cv = np.sqrt(var) / mean
+    hit = np.flatnonzero((p.size >= th.regular_min_fixes) & (mean > 0) & (cv < th.regular_max_cv))
+    records = [
+        p.record(
+            int(i),
+            "too_regular",
+            f"{int(p.size[i])} fixes every {mean[i]:.2f} s with a coefficient of variation "
+            f"of {cv[i]:.4f}",
+            {"n_fixes": int(p.size[i]), "mean_interval_s": _r(mean[i], 3), "cv": _r(cv[i], 5)},
+        )
+        for i in hit.tolist()
+    ]
+    return _flags(records)
+
+
+def detect_no_noise(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Patrols whose fixes lack GPS noise (kind ``no_noise``)."""
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    p = _Patrols(f)
+    n = len(p.key)
+    if n < 3:
+        return _empty()
+    lon, lat = wgs84_lonlat(f)
+    x, y = local_xy(lon, lat)
+    i = np.arange(1, n - 1)
+    i = i[(p.pid[i - 1] == p.pid[i]) & (p.pid[i + 1] == p.pid[i])]
+    span = p.t[i + 1] - p.t[i - 1]
+    i = i[span > 0]
+    span = p.t[i + 1] - p.t[i - 1]
+    w = (p.t[i] - p.t[i - 1]) / span
+    rx = x[i] - (x[i - 1] + w * (x[i + 1] - x[i - 1]))
+    ry = y[i] - (y[i - 1] + w * (y[i + 1] - y[i - 1]))
+    resid = pd.Series(np.hypot(rx, ry)).groupby(p.pid[i])
+    med = resid.median()
+    cnt = resid.size()
+    hit = med.index[(cnt >= th.noise_min_fixes) & (med < th.noise_min_m)]
+    records = [
+        p.record(
+            int(k),
+            "no_noise",
+            f"median deviation from the neighbours' line {med[k]:.2f} m over {int(cnt[k])} "
+            "fixes: smoother than any GPS receiver",
+            {"median_residual_m": _r(med[k], 3), "n_fixes": int(cnt[k])},
+        )
+        for k in hit.tolist()
+    ]
+    return _flags(records)
+
+
+# --------------------------------------------------------------------------- stationary
+
+
+def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Long stays within a small radius during a patrol (kind ``stationary``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> t = pd.date_range("2026-10-01 01:00", periods=80, freq="30s", tz="UTC")
+    >>> rng = np.random.default_rng(1)
+    >>> fixes = pd.DataFrame({"worker_id": "W1", "t": t, "patrol_key": "p1",
+    ...     "lon": 120.27 + rng.normal(0, 5e-5, 80), "lat": 30.17 + rng.normal(0, 5e-5, 80)})
+    >>> detect_stationary(fixes)["evidence"][0]["minutes"]
+    39.5
+    """
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    p = _Patrols(f)
+    n = len(p.key)
+    min_s = th.stationary_min_minutes * 60.0
+    r = th.stationary_radius_m
+    if n < 2:
+        return _empty()
+    lon, lat = wgs84_lonlat(f)
+    x, y = local_xy(lon, lat)
+    acc = (
+        f["accuracy_m"].to_numpy(dtype=np.float64)
+        if "accuracy_m" in f.columns
+        else np.full(n, np.nan)
+    )
+    acc = np.where(np.isfinite(acc), acc, th.default_accuracy_m)
+    # Candidate anchors: a stay from fix i lasting min_s must contain the fixes
+    # min_s / 2 and min_s later, or (one stray fix allowed) the fix after each.
+    t0 = float(np.min(p.t))
+    span = float(np.max(p.t)) - t0 + min_s + 1.0
+    combined = p.pid.astype(np.float64) * span + (p.t - t0)
+    cand = np.ones(n, dtype=bool)
+    for lag in (min_s / 2, min_s):
+        j = np.searchsorted(combined, combined + lag, side="left")
+        near = np.zeros(n, dtype=bool)
+        for k in (j, j + 1):
+            ok = k < n
+            kk = np.where(ok, k, 0)
+            ok &= p.pid[kk] == p.pid
+            near |= ok & (np.hypot(x[kk] - x, y[kk] - y) <= r)
+        cand &= near
+    records: list[dict[str, Any]] = []
+    covered = -1
+    for i in np.flatnonzero(cand).tolist():
+        if i <= covered:
+            continue
+        pid = int(p.pid[i])
+        end = int(p.last[pid]) + 1
+        last = i + _stay_length(x[i:end], y[i:end], r) - 1
+        if p.t[last] - p.t[i] < min_s:
+            continue
+        covered = last
+        rows = np.arange(i, last + 1)
+        minutes = (p.t[last] - p.t[i]) / 60.0
+        cx, cy = float(np.median(x[rows])), float(np.median(y[rows]))
+        dist = np.hypot(x[rows] - cx, y[rows] - cy)
+        spread = float(np.median(dist))
+        noise = max(
+            th.stationary_noise_factor * float(np.median(acc[rows])),
+            th.stationary_noise_floor_m,
+        )
+        if spread > noise:
+            continue  # moving about inside the circle, not lying still
+        rec = p.record(
+            pid,
+            "stationary",
+            f"{minutes:.0f} min within {r:.0f} m of one spot during a patrol",
+            {
+                "minutes": _r(minutes, 1),
+                "n_fixes": int(rows.size),
+                "lon": _r(np.median(lon[rows]), 6),
+                "lat": _r(np.median(lat[rows]), 6),
+                "max_distance_m": _r(float(dist.max()), 1),
+                "median_distance_m": _r(spread, 1),
+            },
+        )
+        rec["start"], rec["end"] = float(p.t[i]), float(p.t[last])
+        records.append(rec)
+    return _flags(records)
+
+
+def _stay_length(x: np.ndarray, y: np.ndarray, r: float, chunk: int = 256) -> int:
+    """Fixes from the anchor ``x[0], y[0]`` up to the last near one before two far in a row."""
+    far_prev = False
+    last_near = 0
+    for lo in range(0, len(x), chunk):
+        far = np.hypot(x[lo : lo + chunk] - x[0], y[lo : lo + chunk] - y[0]) > r
+        both = far[1:] & far[:-1]
+        stops = np.flatnonzero(both)
+        if far_prev and far[0]:
+            return last_near + 1
+        if stops.size:
+            near = np.flatnonzero(~far[: int(stops[0])])
+            if near.size:
+                last_near = lo + int(near[-1])
+            return last_near + 1
+        near = np.flatnonzero(~far)
+        if near.size:
+            last_near = lo + int(near[-1])
+        far_prev = bool(far[-1])
+    return last_near + 1
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def detect_replays(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Patrols that repeat an earlier patrol position for position (kind ``replay``)."""
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    p = _Patrols(f)
+    n = len(p.key)
+    if n == 0:
+        return _empty()
+    lon, lat = wgs84_lonlat(f)
+    x, y = local_xy(lon, lat)
+    # Patrols that stay put are left to the stationary check.
+    cx = pd.Series(x).groupby(p.pid).median().to_numpy()
+    cy = pd.Series(y).groupby(p.pid).median().to_numpy()
+    reach = pd.Series(np.hypot(x - cx[p.pid], y - cy[p.pid])).groupby(p.pid).max().to_numpy()
+    moving = reach > th.stationary_radius_m
+    h = th.replay_cell_m
+    kx = np.floor(x / h).astype(np.int64)
+    ky = np.floor(y / h).astype(np.int64)
+    cell = (kx << 32) + (ky & 0xFFFFFFFF)
+    keep = moving[p.pid]
+    pairs = pd.DataFrame({"cell": cell[keep], "pid": p.pid[keep]}).drop_duplicates()
+    n_cells = pairs.groupby("pid").size()
+    per_cell = pairs.groupby("cell")["pid"].transform("size")
+    pairs = pairs[(per_cell > 1) & (per_cell <= _MAX_CELL_PATROLS)]
+    if pairs.empty:
+        return _empty()
+    joined = pairs.merge(pairs, on="cell", suffixes=("_a", "_b"))
+    joined = joined[joined["pid_a"] != joined["pid_b"]]
+    shared = joined.groupby(["pid_a", "pid_b"]).size().rename("shared").reset_index()
+    a = shared["pid_a"].to_numpy()
+    b = shared["pid_b"].to_numpy()
+    earlier = (p.start[a] < p.start[b]) | ((p.start[a] == p.start[b]) & (a < b))
+    share = shared["shared"].to_numpy() / n_cells.reindex(b).to_numpy()
+    cand = shared[
+        earlier & (share >= th.replay_min_shared) & (shared["shared"] >= _MIN_SHARED_CELLS)
+    ]
+    best: dict[int, tuple[float, int, float, float]] = {}
+    for pa, pb in zip(cand["pid_a"].tolist(), cand["pid_b"].tolist(), strict=True):
+        ra = slice(int(p.first[pa]), int(p.last[pa]) + 1)
+        rb = slice(int(p.first[pb]), int(p.last[pb]) + 1)
+        tree = cKDTree(np.column_stack([x[ra], y[ra]]))
+        dist, nearest = tree.query(np.column_stack([x[rb], y[rb]]))
+        med = float(np.median(dist))
+        if med > th.replay_max_median_m or (pb in best and med >= best[pb][0]):
+            continue
+        order = _rank_correlation(nearest)
+        if abs(order) >= th.replay_min_order:
+            within = float(np.mean(dist <= th.replay_max_median_m))
+            best[pb] = (med, pa, within, order)
+    records = []
+    for pb, (med, pa, within, order) in sorted(best.items()):
+        src_key = str(p.key[p.first[pa]])
+        src_worker = str(p.worker[p.first[pa]])
+        records.append(
+            p.record(
+                pb,
+                "replay",
+                f"repeats patrol {src_key}: median distance to its fixes {med:.2f} m",
+                {
+                    "source_patrol_key": src_key,
+                    "source_worker_id": src_worker,
+                    "median_distance_m": _r(med, 3),
+                    "share_within_m": _r(within, 3),
+                    "order_correlation": _r(order, 3),
+                },
+            )
+        )
+    return _flags(records)
+
+
+def _rank_correlation(matched: np.ndarray) -> float:
+    """Spearman correlation between fix order and the order of the matched fixes."""
+    if matched.size < 3:
+        return 0.0
+    ranks = pd.Series(matched).rank().to_numpy()
+    seq = np.arange(matched.size, dtype=np.float64)
+    if np.std(ranks) == 0:
+        return 0.0
+    return float(np.corrcoef(ranks, seq)[0, 1])
+
+
+# --------------------------------------------------------------------------- outside
+
+
+def detect_outside(
+    fixes: pd.DataFrame,
+    roster: pd.DataFrame,
+    index: LocateIndex,
+    *,
+    base_index: LocateIndex | None = None,
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """Patrols spent mostly outside the worker's assignment area (kind ``outside``)."""
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    if not all(c in f.columns for c in JOIN_COLUMNS):
+        f = join_to_grids(f, index, base_index=base_index, gap_minutes=th.gap_minutes).fixes
+    if len(f) == 0:
+        return _empty()
+    areas = assignment_areas(roster, index)
+    inside, known = inside_assigned(f, areas)
+    p = _Patrols(f)
+    w = interval_weights(f, gap_minutes=th.gap_minutes)
+    n_p = len(p.first)
+    total = np.bincount(p.pid, weights=w, minlength=n_p)
+    out_t = np.bincount(p.pid, weights=np.where(inside, 0.0, w), minlength=n_p)
+    out_n = np.bincount(p.pid, weights=(~inside).astype(np.float64), minlength=n_p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, out_t / np.where(total > 0, total, 1.0), out_n / p.size)
+    known_p = np.bincount(p.pid, weights=known.astype(np.float64), minlength=n_p) == p.size
+    hit = np.flatnonzero(known_p & (share > th.outside_max_share))
+    if not hit.size:
+        return _empty()
+    a = areas.drop_duplicates("worker_id").set_index("worker_id")
+    grid = f["grid_code"].to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {"pid": p.pid, "grid": pd.Series(grid, dtype=object).fillna("(no unit)"), "w": w}
+    )
+    frame = frame[~inside & np.isin(p.pid, hit)]
+    top = (
+        frame.groupby(["pid", "grid"])["w"].sum().reset_index().sort_values(["pid", "w"])
+        if len(frame)
+        else pd.DataFrame(columns=["pid", "grid", "w"])
+    )
+    main = top.drop_duplicates("pid", keep="last").set_index("pid")["grid"]
+    records = []
+    for i in hit.tolist():
+        worker = str(p.worker[p.first[i]])
+        area = str(a.at[worker, "area_code"])
+        where = str(main.get(i, "(no unit)"))
+        records.append(
+            p.record(
+                i,
+                "outside",
+                f"{share[i]:.0%} of the patrol outside the assigned area {area}"
+                f" (mostly in {where})",
+                {
+                    "share_outside": _r(share[i], 3),
+                    "assigned_code": str(a.at[worker, "assigned_code"]),
+                    "area_code": area,
+                    "main_outside_grid": where,
+                    "patrol_minutes": _r(total[i] / 60.0, 1),
+                },
+            )
+        )
+    return _flags(records)

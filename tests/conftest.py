@@ -217,3 +217,34 @@ def city_client(city_url: str, city_db: Session) -> Iterator[TestClient]:
     app.dependency_overrides[get_session] = shared_session
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def activity_city_url(database_url_for_tests: str, city_template: str) -> Iterator[str]:
+    """The sample city with its events and the first week of its patrol tracks."""
+    import pandas as pd
+
+    from gridgeo.store.activity import insert_events, insert_fixes
+    from gridgeo.workflows.samples import owners_of
+
+    name = str(make_url(database_url_for_tests).database) + "_activity"
+    url = _create_database(database_url_for_tests, name, template=city_template)
+    engine = create_engine(url, poolclass=NullPool)
+    with Session(engine) as session, session.begin():
+        from gridgeo.locate import LocateIndex
+        from gridgeo.store.units import read_units
+
+        index = LocateIndex.build(read_units(session, 1), generation="1")
+        events = pd.read_parquet(SAMPLES / "events.parquet")
+        events["owner_code"] = owners_of(index, events)
+        events["owner_generation_id"] = 1
+        insert_events(session, events)
+        fixes = pd.read_parquet(SAMPLES / "tracks.parquet")
+        week = fixes["t"] < fixes["t"].min().normalize() + pd.Timedelta(days=7)
+        fixes = fixes[week].assign(patrol_id=lambda f: f["patrol_id"].astype(str))
+        insert_fixes(session, fixes)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        _drop_database(url)

@@ -12,8 +12,10 @@ from gridgeo.cli import codes as code_commands
 from gridgeo.cli import db as db_commands
 from gridgeo.cli import events as event_commands
 from gridgeo.cli import locate as locate_command
+from gridgeo.cli import maps as map_commands
 from gridgeo.cli import samples as sample_commands
 from gridgeo.cli import serve as serve_commands
+from gridgeo.cli import tracks as track_commands
 from gridgeo.cli import users as user_commands
 from gridgeo.errors import GridgeoError
 
@@ -28,6 +30,8 @@ app.add_typer(boundary_commands.app, name="boundaries")
 app.add_typer(code_commands.app, name="codes")
 app.add_typer(sample_commands.app, name="samples")
 app.add_typer(event_commands.app, name="events")
+app.add_typer(track_commands.app, name="tracks")
+app.add_typer(map_commands.app, name="map")
 serve_commands.register(app)
 app.command("locate")(locate_command.locate)
 

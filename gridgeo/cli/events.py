@@ -30,21 +30,21 @@ def import_command(
     frame = read_event_file(path.read_bytes(), path.name)
     with session_scope() as session:
         generation = active_generation(session)
-        index = LocateIndex.build(read_units(session, generation.id),
-                                  generation=str(generation.id))
+        index = LocateIndex.build(read_units(session, generation.id), generation=str(generation.id))
         result = import_events(session, frame, index, all_or_nothing=all_or_nothing)
     typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
 
 
 @app.command("list")
 def list_command(
-    grid: str = typer.Option(None), status: str = typer.Option(None),
-    category: str = typer.Option(None), limit: int = typer.Option(20),
+    grid: str = typer.Option(None),
+    status: str = typer.Option(None),
+    category: str = typer.Option(None),
+    limit: int = typer.Option(20),
 ) -> None:
     """List events, newest first."""
     with session_scope() as session:
-        body = store.list_events(session, grid=grid, status=status, category=category,
-                                 limit=limit)
+        body = store.list_events(session, grid=grid, status=status, category=category, limit=limit)
     typer.echo(f"{body['total']} events")
     for feature in body["features"]:
         p = feature["properties"]
@@ -61,8 +61,9 @@ def act(
 ) -> None:
     """Apply a workflow action to an event."""
     with session_scope() as session:
-        body = store.apply_action(session, event_id, action, actor=actor, comment=comment,
-                                  hours=hours)
+        body = store.apply_action(
+            session, event_id, action, actor=actor, comment=comment, hours=hours
+        )
     props = body["properties"]
     typer.echo(f"{event_id}: {props['status']} (next: {', '.join(props['allowed_actions'])})")
 

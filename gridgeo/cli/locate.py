@@ -23,13 +23,13 @@ CHUNK = 200_000
 def _index() -> LocateIndex:
     with engine_for() as engine, Session(engine) as session:
         generation = active_generation(session)
-        return LocateIndex.build(read_units(session, generation.id),
-                                 generation=str(generation.id))
+        return LocateIndex.build(read_units(session, generation.id), generation=str(generation.id))
 
 
 def locate(
-    file: Path = typer.Argument(None, exists=True, dir_okay=False,
-                                help="CSV with lon,lat columns (optional id)."),
+    file: Path = typer.Argument(
+        None, exists=True, dir_okay=False, help="CSV with lon,lat columns (optional id)."
+    ),
     lon: float = typer.Option(None, help="Longitude of one point."),
     lat: float = typer.Option(None, help="Latitude of one point."),
     crs: str = typer.Option("wgs84", help="wgs84, cgcs2000, gcj02 or bd09."),
@@ -61,8 +61,9 @@ def locate(
             try:
                 check_lonlat(x, y)
             except InvalidInput as exc:
-                raise InvalidInput(f"{file.name}: data {exc.message} (offset {n * CHUNK})",
-                                   exc.details) from exc
+                raise InvalidInput(
+                    f"{file.name}: data {exc.message} (offset {n * CHUNK})", exc.details
+                ) from exc
             x, y = to_wgs84(x, y, crs)
             result = index.locate(x, y, within_m=within)
             chunk["owner"] = result.owner

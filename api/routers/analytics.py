@@ -20,8 +20,9 @@ def geojson(layer: Any) -> Response:
     """Serialise a layer as a FeatureCollection with its parameters."""
     body = json.loads(layer.to_json(na="null", show_bbox=False, drop_id=False))
     body["parameters"] = layer.attrs
-    return Response(json.dumps(body, ensure_ascii=False, default=str),
-                    media_type="application/geo+json")
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=str), media_type="application/geo+json"
+    )
 
 
 @router.get("/analytics/hotspots")
@@ -37,8 +38,15 @@ async def get_hotspots(
 ) -> Response:
     """Getis-Ord Gi* (binary weights, star, permutations, FDR) with ArcGIS bins −3…+3."""
     layer = await run_in_threadpool(
-        analytics.hotspots, request.app.state.analytics, level=level, start=start, end=end,
-        category=category, value=value, permutations=permutations, seed=seed,
+        analytics.hotspots,
+        request.app.state.analytics,
+        level=level,
+        start=start,
+        end=end,
+        category=category,
+        value=value,
+        permutations=permutations,
+        seed=seed,
     )
     return geojson(layer)
 
@@ -54,8 +62,13 @@ async def get_emerging(
 ) -> Response:
     """Emerging hot spots over monthly slices (17 ArcGIS categories)."""
     layer = await run_in_threadpool(
-        analytics.emerging, request.app.state.analytics, level=level, start=start, end=end,
-        category=category, value=value,
+        analytics.emerging,
+        request.app.state.analytics,
+        level=level,
+        start=start,
+        end=end,
+        category=category,
+        value=value,
     )
     return geojson(layer)
 
@@ -71,7 +84,12 @@ async def get_coverage(
 ) -> Response:
     """Patrol coverage per grid and the gaps (unvisited, stale, below target)."""
     layer = await run_in_threadpool(
-        analytics.coverage, request.app.state.analytics, start=start, end=end, days=days,
-        target=target, h3_res=h3_res,
+        analytics.coverage,
+        request.app.state.analytics,
+        start=start,
+        end=end,
+        days=days,
+        target=target,
+        h3_res=h3_res,
     )
     return geojson(layer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -16,14 +16,22 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(session: Session = Depends(get_session)) -> dict[str, Any]:
-    """Report gridgeo's version and the database's PostgreSQL/PostGIS versions."""
+def healthz(request: Request, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """Report versions, and the in-memory locate index (generation, units, memory)."""
     versions = server_versions(session.connection())
+    index = request.app.state.indexes.loaded_active()
     return {
         "status": "ok" if versions["postgis"] else "degraded",
         "gridgeo": gridgeo.__version__,
         "database": {"postgresql": versions["postgresql"], "schema": versions["schema_revision"]},
         "postgis": versions["postgis"],
+        "locate_index": None
+        if index is None
+        else {
+            "generation": index.generation,
+            "units": len(index),
+            "memory_mb": round(index.memory_bytes() / 2**20, 1),
+        },
     }
 
 

@@ -46,8 +46,12 @@ async def grids_page(
 ) -> HTMLResponse:
     """Grid boundaries by level, code/name tooltips and a search by code."""
     m = await run_in_threadpool(
-        map_pages.grids_map, request.app.state.analytics, levels=levels.split(","),
-        basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
+        map_pages.grids_map,
+        request.app.state.analytics,
+        levels=levels.split(","),
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        prefer_canvas=canvas,
     )
     return _page(m)
 
@@ -65,8 +69,15 @@ async def hotspots_page(
 ) -> HTMLResponse:
     """Getis-Ord Gi* hot and cold spots with a legend."""
     m = await run_in_threadpool(
-        map_pages.hotspots_map, request.app.state.analytics, level=level, category=category,
-        start=start, end=end, basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
+        map_pages.hotspots_map,
+        request.app.state.analytics,
+        level=level,
+        category=category,
+        start=start,
+        end=end,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        prefer_canvas=canvas,
     )
     return _page(m)
 
@@ -84,8 +95,15 @@ async def emerging_page(
 ) -> HTMLResponse:
     """Emerging hot spot categories over monthly slices."""
     m = await run_in_threadpool(
-        map_pages.emerging_map, request.app.state.analytics, level=level, category=category,
-        start=start, end=end, basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
+        map_pages.emerging_map,
+        request.app.state.analytics,
+        level=level,
+        category=category,
+        start=start,
+        end=end,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        prefer_canvas=canvas,
     )
     return _page(m)
 
@@ -101,7 +119,12 @@ async def coverage_page(
 ) -> HTMLResponse:
     """Grids not visited within ``days`` or below the coverage target."""
     m = await run_in_threadpool(
-        map_pages.coverage_map, request.app.state.analytics, days=days, target=target,
-        basemap=basemap, tianditu_key=tianditu_key, prefer_canvas=canvas,
+        map_pages.coverage_map,
+        request.app.state.analytics,
+        days=days,
+        target=target,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        prefer_canvas=canvas,
     )
     return _page(m)

@@ -45,12 +45,13 @@ async def upload_fixes(
     upload only fixes of workers assigned inside their own grids.
     """
     data = await _read_limited(file, settings.upload_limit_bytes)
-    frame = await run_in_threadpool(read_fixes, data, filename=file.filename, crs=crs,
-                                    worker_id=worker_id)
-    roster = pd.read_sql(text("SELECT worker_id, grid_code FROM workers"),
-                         session.connection())
-    good, rejects = validate_fixes(frame, set(roster["worker_id"]), now=pd.Timestamp.now("UTC"),
-                                   all_or_nothing=all_or_nothing)
+    frame = await run_in_threadpool(
+        read_fixes, data, filename=file.filename, crs=crs, worker_id=worker_id
+    )
+    roster = pd.read_sql(text("SELECT worker_id, grid_code FROM workers"), session.connection())
+    good, rejects = validate_fixes(
+        frame, set(roster["worker_id"]), now=pd.Timestamp.now("UTC"), all_or_nothing=all_or_nothing
+    )
     if principal.role == "worker" and len(good):
         grids = roster.set_index("worker_id")["grid_code"]
         for worker in good["worker_id"].unique():
@@ -84,6 +85,3 @@ async def authenticity_flags(
     if kind is not None:
         flags = flags[flags["kind"] == kind]
     return _records(flags)
-
-
-

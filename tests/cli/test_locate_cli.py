@@ -13,8 +13,13 @@ import pandas as pd
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GRIDGEO_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "gridgeo.cli", "locate", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gridgeo.cli", "locate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_one_point_in_gcj02(city_url: str) -> None:

@@ -150,7 +150,8 @@ def publish(
     )
     if not count:
         raise Conflict(f"generation {generation.label} has no grid units")
-    now: datetime = at or session.execute(select(func.now())).scalar_one()
+    # clock_timestamp, not now(): a publish that waited for the lock is later in time
+    now: datetime = at or session.execute(select(func.clock_timestamp())).scalar_one()
     previous = session.scalar(select(Generation).where(Generation.status == "published"))
     if previous is not None:
         if previous.valid_from is not None and now <= previous.valid_from:

@@ -169,3 +169,10 @@ def test_within_returns_nearest(city_client: TestClient) -> None:
     body = response.json()
     assert body["owner"] is None
     assert 150 < body["nearest"]["distance_m"] < 250
+
+
+def test_healthz_reports_the_locate_index(city_client: TestClient) -> None:
+    city_client.get("/v1/locate", params={"lon": 120.27, "lat": 30.17})
+    index = city_client.get("/healthz").json()["locate_index"]
+    assert index["generation"] == "1" and index["units"] > 8000
+    assert 5 < index["memory_mb"] < 1000

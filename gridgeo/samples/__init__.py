@@ -8,7 +8,8 @@ official inputs shipped in ``data/samples/reference``:
   (:mod:`gridgeo.samples.city`, built on :mod:`gridgeo.samples.tessellation`);
 - the grid-worker roster (:mod:`gridgeo.samples.roster`);
 - a year of events with planted hotspots (:mod:`gridgeo.samples.events`,
-  categories and working calendar in :mod:`gridgeo.samples.taxonomy`);
+  category weights and phrases in :mod:`gridgeo.samples.taxonomy`, categories
+  and working calendar from :mod:`gridgeo.events`);
 - a month of patrol tracks with planted gaps and fakes
   (:mod:`gridgeo.samples.tracks`);
 - content hashes that prove a rebuild identical (:mod:`gridgeo.samples.hashing`).

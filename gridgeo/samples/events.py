@@ -10,7 +10,8 @@ Background events fall in base grids (``level == "grid"``, ``kind ==
 "base"``) with probability proportional to each grid's ``population`` plus a
 small share (3 %) proportional to area, uniformly inside the grid, so the
 event *rate per resident* is flat apart from the plants. Categories follow the
-weights of :mod:`gridgeo.samples.taxonomy`; times follow a mild seasonality
+weights of :mod:`gridgeo.samples.taxonomy` (the categories themselves are
+those of :mod:`gridgeo.events.taxonomy`); times follow a mild seasonality
 (peak in July, ±12 %), a weekday pattern and an hour-of-day profile that
 depend on the source (grid workers report in working hours on working days,
 residents also in the evening and at weekends, higher-level referrals only in
@@ -97,7 +98,7 @@ One row per event, sorted by ``reported_at``:
     times the check sent the case back (返工), extension granted (延期).
 ``time_limit_hours``, ``due_at``
     The category's limit in working hours and the deadline: registration plus
-    the limit on the working calendar of :mod:`gridgeo.samples.taxonomy`
+    the limit on :data:`gridgeo.samples.taxonomy.SAMPLE_CALENDAR` (no holidays)
     (twice the limit for deferred events); NaT if never registered.
 ``overdue``
     Closed after ``due_at``, or still open at ``end`` past ``due_at``.
@@ -139,16 +140,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from gridgeo.crs import from_wgs84
 from gridgeo.errors import CRSMismatch, InvalidInput
-from gridgeo.samples.taxonomy import (
-    CATEGORIES,
-    add_working_hours,
-    from_working_minutes,
-    get_category,
-    working_minutes,
-)
+from gridgeo.events.taxonomy import CATEGORIES, get_category
+from gridgeo.events.workflow import STAGE_COLUMNS as _WORKFLOW_STAGE_COLUMNS
+from gridgeo.events.workflow import STATES
+from gridgeo.samples.city import UNIT_COLUMNS
+from gridgeo.samples.taxonomy import PROFILES, SAMPLE_CALENDAR, weights
 
 __all__ = [
     "EVENT_COLUMNS",
+    "LocalFrame",
     "SOURCES",
     "STAGE_COLUMNS",
     "STATUSES",
@@ -162,47 +162,17 @@ __all__ = [
 
 LOCAL_TZ: Final = "Asia/Shanghai"
 
-UNIT_COLUMNS: Final[tuple[str, ...]] = (
-    "code",
-    "parent_code",
-    "level",
-    "kind",
-    "name",
-    "population",
-    "households",
-    "full_time_workers",
-    "part_time_workers",
-    "geometry",
-)
-"""Columns the generators need in ``units``."""
-
 SOURCES: Final[tuple[str, ...]] = ("patrol", "resident", "hotline", "higher_level")
 
-STAGE_COLUMNS: Final[tuple[str, ...]] = (
-    "reported_at",
-    "verified_at",
-    "registered_at",
-    "dispatched_at",
-    "handled_at",
-    "feedback_at",
-    "checked_at",
-    "closed_at",
-    "evaluated_at",
+STAGE_COLUMNS: Final[tuple[str, ...]] = tuple(
+    c for c in _WORKFLOW_STAGE_COLUMNS if c != "cancelled_at"
 )
-"""Closed-loop stage timestamps, in workflow order."""
+"""Closed-loop stage timestamps in workflow order: the columns of
+:func:`gridgeo.events.workflow.replay` but ``cancelled_at``."""
 
-_STAGE_STATUS: Final[tuple[str, ...]] = (
-    "reported",
-    "verified",
-    "registered",
-    "dispatched",
-    "handled",
-    "fed_back",
-    "checked",
-    "closed",
-    "evaluated",
-)
-STATUSES: Final[tuple[str, ...]] = (*_STAGE_STATUS, "cancelled")
+STATUSES: Final[tuple[str, ...]] = STATES
+"""Event states (:data:`gridgeo.events.workflow.STATES`): the stages in order, then cancelled."""
+_STAGE_STATUS: Final[tuple[str, ...]] = tuple(s for s in STATES if s != "cancelled")
 
 EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "event_id",
@@ -317,6 +287,41 @@ def metres_per_degree(lat: float) -> tuple[float, float]:
     my = 111132.92 - 559.82 * np.cos(2 * phi) + 1.175 * np.cos(4 * phi) - 0.0023 * np.cos(6 * phi)
     mx = 111412.84 * np.cos(phi) - 93.5 * np.cos(3 * phi) + 0.118 * np.cos(5 * phi)
     return float(mx), float(my)
+
+
+@dataclass(frozen=True)
+class LocalFrame:
+    """Local east/north metres around (``lon0``, ``lat0``), with ``mx``/``my`` metres per degree.
+
+    Examples
+    --------
+    >>> frame = LocalFrame.around([shapely.box(120.0, 30.0, 120.2, 30.2)])
+    >>> x, y = frame.to_m(np.array([120.2]), np.array([30.1]))
+    >>> round(float(x[0])), round(float(y[0]))
+    (9639, 0)
+    >>> [round(float(v[0]), 6) for v in frame.to_deg(x, y)]
+    [120.2, 30.1]
+    """
+
+    lon0: float
+    lat0: float
+    mx: float
+    my: float
+
+    @classmethod
+    def around(cls, geoms: ArrayLike) -> LocalFrame:
+        """The frame centred on the bounding box of ``geoms`` (lon/lat)."""
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        lat0 = (miny + maxy) / 2
+        return cls((minx + maxx) / 2, lat0, *metres_per_degree(lat0))
+
+    def to_m(self, lon: Any, lat: Any) -> tuple[Any, Any]:
+        """Longitudes/latitudes (numbers or arrays) → east/north metres."""
+        return (lon - self.lon0) * self.mx, (lat - self.lat0) * self.my
+
+    def to_deg(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """East/north metres (numbers or arrays) → longitudes/latitudes."""
+        return self.lon0 + x / self.mx, self.lat0 + y / self.my
 
 
 def check_units(units: gpd.GeoDataFrame) -> None:
@@ -454,22 +459,6 @@ def sample_points_in_polygons(
 
 
 @dataclass(frozen=True)
-class _Frame:
-    """Local east/north metres around (lon0, lat0)."""
-
-    lon0: float
-    lat0: float
-    mx: float
-    my: float
-
-    def to_m(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[Any, Any]:
-        return (lon - self.lon0) * self.mx, (lat - self.lat0) * self.my
-
-    def to_deg(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[Any, Any]:
-        return self.lon0 + x / self.mx, self.lat0 + y / self.my
-
-
-@dataclass(frozen=True)
 class _Calendar:
     """Local days of the period and month slices."""
 
@@ -561,7 +550,7 @@ _EXCESS_MULT: Final[dict[str, float]] = {
 
 
 def _place_plants(
-    grids: gpd.GeoDataFrame, frame: _Frame, rng: np.random.Generator
+    grids: gpd.GeoDataFrame, frame: LocalFrame, rng: np.random.Generator
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], shapely.Geometry]:
     """Centres (local metres), centre-grid index of each plant and the district (metres)."""
     geoms_m = shapely.transform(
@@ -618,7 +607,6 @@ def _workflow(
 ) -> dict[str, Any]:
     n = reported_s.size
     rep = pd.DatetimeIndex(pd.to_datetime(reported_s, unit="s", utc=True))
-    w0 = working_minutes(rep)
     src = np.asarray(SOURCES, dtype=object)[sources]
 
     def ln(median: float | NDArray[np.float64], sigma: float) -> NDArray[np.float64]:
@@ -643,21 +631,26 @@ def _workflow(
     evaluated = ~cancelled & (rng.random(n) < eval_p)
     evaluate = np.maximum(ln(240.0, 1.0), 1.0)
 
-    w_verify = w0 + verify
-    w_register = w_verify + register
-    w_dispatch = w_register + parts[:, 0]
-    w_handle = w_dispatch + parts[:, 1] + extra
-    w_feedback = w_handle + parts[:, 2]
-    w_check = w_feedback + parts[:, 3]
-    w_close = w_check + parts[:, 4]
-    w_eval = w_close + evaluate
+    # Working minutes from the report to each later stage.
+    m_verify = verify
+    m_register = m_verify + register
+    m_dispatch = m_register + parts[:, 0]
+    m_handle = m_dispatch + parts[:, 1] + extra
+    m_feedback = m_handle + parts[:, 2]
+    m_check = m_feedback + parts[:, 3]
+    m_close = m_check + parts[:, 4]
+    m_eval = m_close + evaluate
+
+    def after(minutes: NDArray[np.float64]) -> pd.DatetimeIndex:
+        reached = SAMPLE_CALENDAR.add_working_hours(rep, minutes / 60.0)
+        return pd.DatetimeIndex(reached).tz_convert("UTC").round("s")
 
     end_utc = end.tz_convert("UTC")
     stages: dict[str, Any] = {"reported_at": rep}
-    later = (w_register, w_dispatch, w_handle, w_feedback, w_check, w_close, w_eval)
-    stages["verified_at"] = from_working_minutes(w_verify).round("s")
-    for name, w in zip(STAGE_COLUMNS[2:], later, strict=True):
-        stages[name] = from_working_minutes(np.where(cancelled, np.nan, w)).round("s")
+    later = (m_register, m_dispatch, m_handle, m_feedback, m_check, m_close, m_eval)
+    stages["verified_at"] = after(m_verify)
+    for name, m in zip(STAGE_COLUMNS[2:], later, strict=True):
+        stages[name] = after(np.where(cancelled, np.nan, m))
     stages["evaluated_at"] = stages["evaluated_at"].where(evaluated)
     for name in STAGE_COLUMNS[1:]:
         stages[name] = stages[name].where(stages[name] < end_utc)
@@ -668,8 +661,10 @@ def _workflow(
     status = np.where(cancelled, "cancelled", status)
     registered = reached[:, 2]
     deferred = deferred & reached[:, 3]
-    due = add_working_hours(stages["registered_at"], np.where(deferred, 2.0, 1.0) * limit_h)
-    due = due.round("s")
+    due = SAMPLE_CALENDAR.add_working_hours(
+        stages["registered_at"], np.where(deferred, 2.0, 1.0) * limit_h
+    )
+    due = pd.DatetimeIndex(due).tz_convert("UTC").round("s")
     closed = stages["closed_at"]
     closed_late = reached[:, 7] & np.asarray(closed > due)
     open_late = registered & ~reached[:, 7] & np.asarray(due < end_utc)
@@ -751,9 +746,7 @@ def generate_events(
     if not pop.sum() > 0:
         raise InvalidInput("no base grid has a positive population")
     geoms = grids.geometry.to_numpy()
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    lat0 = (miny + maxy) / 2
-    frame = _Frame((minx + maxx) / 2, lat0, *metres_per_degree(lat0))
+    frame = LocalFrame.around(geoms)
     areas = shapely.area(geoms)
     weight = pop / pop.sum() * (1 - _AREA_SHARE) + areas / areas.sum() * _AREA_SHARE
 
@@ -812,7 +805,7 @@ def generate_events(
     bx, by, bgrid = bx[:n_bg_int], by[:n_bg_int], bgrid[:n_bg_int]
 
     cat_codes = np.array([c.code for c in CATEGORIES], dtype=object)
-    cat_w = np.array([c.weight for c in CATEGORIES])
+    cat_w = weights()
     bcat = rng.choice(len(CATEGORIES), size=n_bg_int, p=cat_w / cat_w.sum())
     btype = np.array([c.code[0] for c in CATEGORIES])[bcat]
     bsrc = np.empty(n_bg_int, dtype=np.int64)
@@ -905,8 +898,9 @@ def generate_events(
     day_seq = pd.Series(local_date).groupby(local_date, sort=False).cumcount().to_numpy() + 1
     event_id = "E" + pd.Series(local_date) + pd.Series(day_seq).astype(str).str.zfill(5)
 
-    phrase_flat = np.array([p for c in CATEGORIES for p in c.phrases], dtype=object)
-    phrase_n = np.array([len(c.phrases) for c in CATEGORIES], dtype=np.int64)
+    phrases = [PROFILES[c.code].phrases for c in CATEGORIES]
+    phrase_flat = np.array([p for ps in phrases for p in ps], dtype=object)
+    phrase_n = np.array([len(ps) for ps in phrases], dtype=np.int64)
     phrase_first = np.concatenate([[0], np.cumsum(phrase_n)[:-1]])
     pick = np.floor(rng.random(n) * phrase_n[cat_i]).astype(np.int64)
     phrase = phrase_flat[phrase_first[cat_i] + pick]
@@ -956,7 +950,7 @@ def _truth_record(
     k: int,
     cx: NDArray[np.float64],
     cy: NDArray[np.float64],
-    frame: _Frame,
+    frame: LocalFrame,
     grids: gpd.GeoDataFrame,
     centre_grid: NDArray[np.int64],
     start: pd.Timestamp,

@@ -111,9 +111,9 @@ from gridgeo.crs import from_wgs84
 from gridgeo.errors import InvalidInput
 from gridgeo.samples.events import (
     LOCAL_TZ,
+    LocalFrame,
     check_units,
     local_period,
-    metres_per_degree,
     sample_points_in_polygons,
 )
 
@@ -150,20 +150,6 @@ _MODE_KIND: Final[dict[int, str]] = {
     _TELEPORT: "teleport",
     _REPLAY: "replay",
 }
-
-
-@dataclass(frozen=True)
-class _Frame:
-    lon0: float
-    lat0: float
-    mx: float
-    my: float
-
-    def to_m(self, lon: Any, lat: Any) -> tuple[Any, Any]:
-        return (lon - self.lon0) * self.mx, (lat - self.lat0) * self.my
-
-    def to_deg(self, x: Any, y: Any) -> tuple[Any, Any]:
-        return self.lon0 + x / self.mx, self.lat0 + y / self.my
 
 
 def _check_roster(roster: pd.DataFrame, codes: pd.Index) -> pd.DataFrame:
@@ -268,9 +254,7 @@ def generate_tracks(
     u = units.assign(code=codes).set_index("code", drop=False)
     staff = _check_roster(roster, pd.Index(codes))
 
-    minx, miny, maxx, maxy = shapely.total_bounds(u.geometry.to_numpy())
-    lat0 = (miny + maxy) / 2
-    frame = _Frame((minx + maxx) / 2, lat0, *metres_per_degree(lat0))
+    frame = LocalFrame.around(u.geometry.to_numpy())
 
     level = u["level"].astype(str)
     base_codes = np.sort(u.index[(level == "grid") & (u["kind"] == "base")].to_numpy(dtype=str))
@@ -570,7 +554,7 @@ def _pick_unvisited(
 
 def _keep_out(
     geoms: NDArray[np.object_],
-    frame: _Frame,
+    frame: LocalFrame,
     x: NDArray[np.float64],
     y: NDArray[np.float64],
     x_true: NDArray[np.float64],
@@ -691,7 +675,7 @@ class _WalkGraph:
 
     @classmethod
     def build(
-        cls, geoms: NDArray[np.object_], frame: _Frame, rng: np.random.Generator
+        cls, geoms: NDArray[np.object_], frame: LocalFrame, rng: np.random.Generator
     ) -> _WalkGraph:
         n = geoms.size
         px, py, _ = sample_points_in_polygons(geoms, np.full(n, _POOL), rng)
@@ -758,7 +742,7 @@ class _WalkGraph:
 
 def _simulate(
     rng: np.random.Generator,
-    frame: _Frame,
+    frame: LocalFrame,
     u: gpd.GeoDataFrame,
     gen: NDArray[np.int64],
     p_mode: NDArray[np.int64],

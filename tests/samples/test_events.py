@@ -12,6 +12,9 @@ import shapely
 
 from gridgeo.crs import to_wgs84
 from gridgeo.errors import CRSMismatch, InvalidInput, NotFound
+from gridgeo.events.calendar import WorkingCalendar
+from gridgeo.events.taxonomy import CATEGORIES, get_category
+from gridgeo.events.workflow import STATES
 from gridgeo.samples.events import (
     EVENT_COLUMNS,
     SOURCES,
@@ -21,15 +24,7 @@ from gridgeo.samples.events import (
     metres_per_degree,
     sample_points_in_polygons,
 )
-from gridgeo.samples.taxonomy import (
-    CATEGORIES,
-    TIME_LIMIT_HOURS,
-    add_working_hours,
-    categories_frame,
-    from_working_minutes,
-    get_category,
-    working_minutes,
-)
+from gridgeo.samples.taxonomy import PROFILES, SAMPLE_CALENDAR, profile, weights
 
 LON0, LAT0 = 120.22, 30.13
 START = pd.Timestamp("2025-01-01", tz="Asia/Shanghai")
@@ -142,53 +137,37 @@ def wgs84(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 # --- taxonomy and calendar -----------------------------------------------------------
 
 
-def test_taxonomy_codes_are_unique_and_consistent() -> None:
-    codes = [c.code for c in CATEGORIES]
-    assert len(set(codes)) == len(codes)
-    for c in CATEGORIES:
-        assert len(c.code) == 5 and c.code[0] in "BS" and c.code[1:].isdigit()
-        assert c.time_limit_hours in TIME_LIMIT_HOURS
-        assert c.phrases and c.weight > 0
-    # One class name per level-1 code.
-    l1 = categories_frame().groupby("l1_code")["l1_name"].nunique()
-    assert (l1 == 1).all()
-    assert {c.type for c in CATEGORIES} == {"部件", "事件"}
+def test_sample_profiles_cover_exactly_the_product_taxonomy() -> None:
+    assert list(PROFILES) == [c.code for c in CATEGORIES]
+    for p in PROFILES.values():
+        assert p.phrases and all(p.phrases) and p.weight > 0
+    assert weights().tolist() == [PROFILES[c.code].weight for c in CATEGORIES]
     with pytest.raises(NotFound, match="X9999"):
-        get_category("X9999")
+        profile("X9999")
+    with pytest.raises(NotFound, match="X9999"):
+        weights(["S0101", "X9999"])
 
 
-def test_working_calendar_skips_lunch_nights_and_weekends() -> None:
+def test_sample_calendar_has_no_holidays_and_skips_lunch_nights_and_weekends() -> None:
+    # The committed data were generated on this calendar: a holiday list must not creep in.
+    assert WorkingCalendar() == SAMPLE_CALENDAR
+    assert not SAMPLE_CALENDAR.holidays and not SAMPLE_CALENDAR.extra_workdays
     local = pd.DatetimeIndex(
         ["2025-03-10 11:30", "2025-03-10 17:00", "2025-03-07 17:00", "2025-03-08 12:00"],
         tz="Asia/Shanghai",
     )
-    due = add_working_hours(local, [1, 1, 0.5, 2]).tz_convert("Asia/Shanghai")
+    due = SAMPLE_CALENDAR.add_working_hours(local, [1, 1, 0.5, 2])
     assert due.strftime("%Y-%m-%d %H:%M").tolist() == [
         "2025-03-10 14:00",  # 30 min before lunch, 30 after
         "2025-03-11 09:00",  # 30 min today, 30 tomorrow
         "2025-03-07 17:30",
         "2025-03-10 10:30",  # a Saturday counts from Monday morning
     ]
-    with pytest.raises(InvalidInput, match="timezone"):
-        working_minutes(pd.DatetimeIndex(["2025-03-10 10:00"]))
-
-
-def test_working_minutes_round_trip_and_monotone() -> None:
-    rng = np.random.default_rng(0)
-    t = pd.DatetimeIndex(
-        pd.to_datetime(np.sort(rng.integers(1.7e9, 1.8e9, 2000)), unit="s", utc=True)
+    # 2025-10-01 (National Day) is a working day here.
+    national_day = pd.Timestamp("2025-09-30 17:00", tz="Asia/Shanghai")
+    assert SAMPLE_CALENDAR.add_working_hours(national_day, 1) == pd.Timestamp(
+        "2025-10-01 09:00", tz="Asia/Shanghai"
     )
-    w = working_minutes(t)
-    assert np.all(np.diff(w) >= 0)
-    back = from_working_minutes(w)
-    local = t.tz_convert("Asia/Shanghai")
-    minute = local.hour * 60 + local.minute + local.second / 60
-    working = (local.day_of_week < 5) & (
-        ((minute > 510) & (minute < 720)) | ((minute > 810) & (minute < 1050))
-    )
-    assert np.all(np.abs((back - t)[working].total_seconds()) < 1e-3)
-    # Outside working time the counter maps back to the end of the last working period.
-    assert np.all(back[~working] <= t[~working])
 
 
 # --- events --------------------------------------------------------------------------
@@ -272,19 +251,8 @@ def test_workflow_stages_are_monotone_and_match_status(events: pd.DataFrame) -> 
     assert (stages.iloc[:, 1:].max() < END).all()
     # Status is the last stage reached, or cancelled.
     assert set(events["status"]) <= set(STATUSES)
-    last = np.asarray(
-        [
-            "reported",
-            "verified",
-            "registered",
-            "dispatched",
-            "handled",
-            "fed_back",
-            "checked",
-            "closed",
-            "evaluated",
-        ]
-    )[reached.shape[1] - 1 - np.argmax(reached[:, ::-1], axis=1)]
+    assert STATES[-1] == "cancelled"
+    last = np.asarray(STATES[:-1])[reached.shape[1] - 1 - np.argmax(reached[:, ::-1], axis=1)]
     cancelled = events["cancelled"].to_numpy()
     assert np.array_equal(events["status"].to_numpy()[~cancelled], last[~cancelled])
     assert (events.loc[cancelled, "status"] == "cancelled").all()
@@ -315,8 +283,9 @@ def test_staff_act_in_working_hours_and_durations_are_realistic(events: pd.DataF
 def test_due_times_and_overdue(events: pd.DataFrame) -> None:
     registered = events.dropna(subset=["registered_at"])
     factor = np.where(registered["deferred"], 2.0, 1.0)
-    expected = add_working_hours(
-        registered["registered_at"], registered["time_limit_hours"].to_numpy() * factor
+    expected = SAMPLE_CALENDAR.add_working_hours(
+        pd.DatetimeIndex(registered["registered_at"]),
+        registered["time_limit_hours"].to_numpy() * factor,
     )
     diff = (pd.DatetimeIndex(registered["due_at"]) - expected).total_seconds()
     assert np.all(np.abs(diff) <= 1)

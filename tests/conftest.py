@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,13 @@ def engine(database_url_for_tests: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test."""
+@contextmanager
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back at the end.
+
+    The code under test may commit: with ``create_savepoint`` its commits
+    only release savepoints of the outer transaction.
+    """
     connection = engine.connect()
     outer = connection.begin()
     session = Session(
@@ -79,6 +84,13 @@ def db(engine: Engine) -> Iterator[Session]:
         session.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    with rolled_back_session(engine) as session:
+        yield session
 
 
 @pytest.fixture
@@ -190,17 +202,8 @@ def city_engine(city_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def city_db(city_engine: Engine) -> Iterator[Session]:
     """A rolled-back session on the sample-city database."""
-    connection = city_engine.connect()
-    outer = connection.begin()
-    session = Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    try:
+    with rolled_back_session(city_engine) as session:
         yield session
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture

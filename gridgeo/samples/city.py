@@ -68,6 +68,7 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgeo import STORAGE_EPSG
+from gridgeo.boundaries.mapping import UNIT_COLUMNS as ATTRIBUTE_COLUMNS
 from gridgeo.errors import InvalidInput
 from gridgeo.samples.layout import (
     CORE_STREETS,
@@ -91,19 +92,8 @@ from gridgeo.samples.tessellation import (
 )
 from gridgeo.samples.unit_codes import assign_unit_codes
 
-UNIT_COLUMNS = (
-    "code",
-    "parent_code",
-    "level",
-    "kind",
-    "name",
-    "population",
-    "households",
-    "full_time_workers",
-    "part_time_workers",
-    "geometry",
-)
-"""Columns of the units table, in order."""
+UNIT_COLUMNS = (*ATTRIBUTE_COLUMNS, "geometry")
+"""Columns of the units table, in order (the attributes of :mod:`gridgeo.boundaries`)."""
 
 LEVEL_ORDER = ("district", "street", "community", "grid", "microgrid")
 

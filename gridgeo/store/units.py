@@ -11,19 +11,10 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridgeo.boundaries.mapping import UNIT_COLUMNS as ATTRIBUTE_COLUMNS
 from gridgeo.errors import InvalidInput, NotFound
 
-UNIT_COLUMNS = (
-    "code",
-    "parent_code",
-    "level",
-    "kind",
-    "name",
-    "population",
-    "households",
-    "full_time_workers",
-    "part_time_workers",
-)
+UNIT_COLUMNS = ATTRIBUTE_COLUMNS
 PROPERTY_SQL = (
     "code, parent_code, level, kind, name, population, households, "
     "full_time_workers, part_time_workers"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -25,50 +27,45 @@ def geojson(layer: Any) -> Response:
     )
 
 
+@dataclass
+class EventSelection:
+    """Query parameters shared by the event analyses and their maps."""
+
+    level: str = Query("grid", description=LEVEL_HELP)
+    start: datetime | None = Query(None, description="Reported from (inclusive).")
+    end: datetime | None = Query(None, description="Reported until (exclusive).")
+    category: str | None = Query(None, description="Category code, level-1 or level-2 name.")
+    value: str | None = Query(
+        None,
+        pattern="^(rate|count)$",
+        description="Default: rate for grids, communities and streets; count for H3 cells.",
+    )
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of the analysis functions."""
+        return asdict(self)
+
+
 @router.get("/analytics/hotspots")
 async def get_hotspots(
     request: Request,
-    level: str = Query("grid", description=LEVEL_HELP),
-    start: datetime | None = Query(None, description="Reported from (inclusive)."),
-    end: datetime | None = Query(None, description="Reported until (exclusive)."),
-    category: str | None = Query(None, description="Category code, level-1 or level-2 name."),
-    value: str | None = Query(None, pattern="^(rate|count)$"),
+    selection: EventSelection = Depends(),
     permutations: int = Query(999, ge=0, le=9999),
     seed: int = Query(0),
 ) -> Response:
     """Getis-Ord Gi* (binary weights, star, permutations, FDR) with ArcGIS bins −3…+3."""
     layer = await run_in_threadpool(
-        analytics.hotspots,
+        partial(analytics.hotspots, permutations=permutations, seed=seed, **selection.options()),
         request.app.state.analytics,
-        level=level,
-        start=start,
-        end=end,
-        category=category,
-        value=value,
-        permutations=permutations,
-        seed=seed,
     )
     return geojson(layer)
 
 
 @router.get("/analytics/emerging")
-async def get_emerging(
-    request: Request,
-    level: str = Query("grid", description=LEVEL_HELP),
-    start: datetime | None = Query(None),
-    end: datetime | None = Query(None),
-    category: str | None = Query(None),
-    value: str | None = Query(None, pattern="^(rate|count)$"),
-) -> Response:
+async def get_emerging(request: Request, selection: EventSelection = Depends()) -> Response:
     """Emerging hot spots over monthly slices (17 ArcGIS categories)."""
     layer = await run_in_threadpool(
-        analytics.emerging,
-        request.app.state.analytics,
-        level=level,
-        start=start,
-        end=end,
-        category=category,
-        value=value,
+        partial(analytics.emerging, **selection.options()), request.app.state.analytics
     )
     return geojson(layer)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from api.routers.analytics import EventSelection
 from gridgeo.heatmaps import render_html
 from gridgeo.workflows import maps as map_pages
 
@@ -26,6 +28,23 @@ li{margin:.4em 0}</style></head><body><h1>gridgeo maps · 地图</h1><ul>
 <code>tianditu_key</code>); without a basemap the pages work offline.</p></body></html>"""
 
 
+@dataclass
+class MapStyle:
+    """Query parameters shared by the map pages."""
+
+    basemap: Basemap = Query("none", description="none works offline; amap shifts to GCJ-02.")
+    tianditu_key: str | None = Query(None, description="Tianditu key, for basemap=tianditu.")
+    canvas: bool = Query(True, description="Draw on a canvas (fast) instead of SVG.")
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of the map builders."""
+        return {
+            "basemap": self.basemap,
+            "tianditu_key": self.tianditu_key,
+            "prefer_canvas": self.canvas,
+        }
+
+
 def _page(m: Any) -> HTMLResponse:
     return HTMLResponse(render_html(m, inline_assets=False, static_url="/maps/static"))
 
@@ -40,72 +59,29 @@ def maps_index() -> HTMLResponse:
 async def grids_page(
     request: Request,
     levels: str = Query("street,community,grid,microgrid", description="Comma-separated."),
-    basemap: Basemap = Query("none"),
-    tianditu_key: str | None = Query(None),
-    canvas: bool = Query(True, description="Draw on a canvas (fast) instead of SVG."),
+    style: MapStyle = Depends(),
 ) -> HTMLResponse:
     """Grid boundaries by level, code/name tooltips and a search by code."""
-    m = await run_in_threadpool(
-        map_pages.grids_map,
-        request.app.state.analytics,
-        levels=levels.split(","),
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-        prefer_canvas=canvas,
-    )
-    return _page(m)
+    build = partial(map_pages.grids_map, levels=levels.split(","), **style.options())
+    return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 
 @router.get("/maps/hotspots", response_class=HTMLResponse)
 async def hotspots_page(
-    request: Request,
-    level: str = Query("grid", description="grid, community, street or h3:<res>"),
-    category: str | None = Query(None),
-    start: datetime | None = Query(None),
-    end: datetime | None = Query(None),
-    basemap: Basemap = Query("none"),
-    tianditu_key: str | None = Query(None),
-    canvas: bool = Query(True),
+    request: Request, selection: EventSelection = Depends(), style: MapStyle = Depends()
 ) -> HTMLResponse:
     """Getis-Ord Gi* hot and cold spots with a legend."""
-    m = await run_in_threadpool(
-        map_pages.hotspots_map,
-        request.app.state.analytics,
-        level=level,
-        category=category,
-        start=start,
-        end=end,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-        prefer_canvas=canvas,
-    )
-    return _page(m)
+    build = partial(map_pages.hotspots_map, **selection.options(), **style.options())
+    return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 
 @router.get("/maps/emerging", response_class=HTMLResponse)
 async def emerging_page(
-    request: Request,
-    level: str = Query("grid"),
-    category: str | None = Query(None),
-    start: datetime | None = Query(None),
-    end: datetime | None = Query(None),
-    basemap: Basemap = Query("none"),
-    tianditu_key: str | None = Query(None),
-    canvas: bool = Query(True),
+    request: Request, selection: EventSelection = Depends(), style: MapStyle = Depends()
 ) -> HTMLResponse:
     """Emerging hot spot categories over monthly slices."""
-    m = await run_in_threadpool(
-        map_pages.emerging_map,
-        request.app.state.analytics,
-        level=level,
-        category=category,
-        start=start,
-        end=end,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-        prefer_canvas=canvas,
-    )
-    return _page(m)
+    build = partial(map_pages.emerging_map, **selection.options(), **style.options())
+    return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 
 @router.get("/maps/coverage", response_class=HTMLResponse)
@@ -113,18 +89,8 @@ async def coverage_page(
     request: Request,
     days: int = Query(7, ge=1, le=365),
     target: float = Query(0.6, ge=0, le=1),
-    basemap: Basemap = Query("none"),
-    tianditu_key: str | None = Query(None),
-    canvas: bool = Query(True),
+    style: MapStyle = Depends(),
 ) -> HTMLResponse:
     """Grids not visited within ``days`` or below the coverage target."""
-    m = await run_in_threadpool(
-        map_pages.coverage_map,
-        request.app.state.analytics,
-        days=days,
-        target=target,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-        prefer_canvas=canvas,
-    )
-    return _page(m)
+    build = partial(map_pages.coverage_map, days=days, target=target, **style.options())
+    return _page(await run_in_threadpool(build, request.app.state.analytics))

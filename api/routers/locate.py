@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from datetime import datetime
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ from gridgeo.settings import Settings
 
 router = APIRouter(tags=["locate"])
 CRSName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+IDENTITY_CRS = ("wgs84", "cgcs2000")
+"""Treated as the storage CRS (they agree to centimetres)."""
 
 
 def json_response(body: Any) -> Response:
@@ -58,8 +61,9 @@ async def locate_point(
     The hot path runs on the event loop against the in-memory index of the
     active generation; only ``at=`` (or a cold index) touches the database.
     """
-    check_lonlat([lon], [lat])
-    x, y = to_wgs84(np.array([lon]), np.array([lat]), crs)
+    if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+        check_lonlat([lon], [lat])  # raises the standard message naming the problem
+    x, y = (lon, lat) if crs in IDENTITY_CRS else (float(v) for v in to_wgs84(lon, lat, crs))
     registry = _registry(request)
     index = registry.loaded_active() if at is None else None
     if index is None:

@@ -9,6 +9,9 @@ Usage::
     plus the same owner rule vs a set-based PostGIS join (points COPYed into a
     temporary table, ``ST_Covers`` join, ``DISTINCT ON`` with the owner rule).
     All three must agree point for point.
+``--scale N`` benchmarks N copies of the sample city side by side (N × 8,495
+polygons) instead of one.
+
 (b) HTTP: ``GET /v1/locate`` vs the baseline ``GET /bench/locate-postgis`` (one
     ``ST_Covers`` query per request) served by the same app under uvicorn
     (httptools/uvloop), loaded by ``wrk`` with ``--connections`` keep-alive
@@ -32,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy import create_engine, text
@@ -48,7 +52,8 @@ from gridgeo.settings import Settings  # noqa: E402
 from gridgeo.store import localdb  # noqa: E402
 from gridgeo.store.bulk import copy_frame  # noqa: E402
 from gridgeo.store.db import database_url, upgrade  # noqa: E402
-from gridgeo.store.units import read_units  # noqa: E402
+from gridgeo.store.generations import create_generation, publish  # noqa: E402
+from gridgeo.store.units import insert_units, read_units  # noqa: E402
 from gridgeo.workflows.samples import load_sample_city  # noqa: E402
 
 POSTGIS_JOIN = """
@@ -68,7 +73,30 @@ end
 """
 
 
-def scratch_database() -> str:
+def tiled_city(scale: int) -> gpd.GeoDataFrame:
+    """The sample city, or ``scale`` copies of it side by side (more polygons, same shapes).
+
+    Copy ``k`` is shifted east by ``k`` district widths and its codes start
+    with ``330109 + 100 k`` (330209, 330309, …), so every code stays unique.
+    """
+    units = gpd.read_parquet(ROOT / "data" / "samples" / "units.parquet")
+    if scale <= 1:
+        return units
+    width = units.total_bounds[2] - units.total_bounds[0] + 0.01
+    copies = []
+    for k in range(scale):
+        copy = units.copy()
+        prefix = f"{330109 + 100 * k:06d}"
+        copy["code"] = prefix + copy["code"].str[6:]
+        copy["parent_code"] = copy["parent_code"].map(
+            lambda c, p=prefix: None if c is None or pd.isna(c) else p + c[6:]
+        )
+        copy["geometry"] = copy.geometry.translate(xoff=k * width)
+        copies.append(copy)
+    return gpd.GeoDataFrame(pd.concat(copies, ignore_index=True), crs=units.crs)
+
+
+def scratch_database(scale: int = 1) -> str:
     settings = Settings()
     if not settings.database_url:
         localdb.up(settings.home)
@@ -84,7 +112,12 @@ def scratch_database() -> str:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     upgrade(engine)
     with Session(engine) as session, session.begin():
-        load_sample_city(session, ROOT / "data" / "samples", events=False, tracks=False)
+        if scale <= 1:
+            load_sample_city(session, ROOT / "data" / "samples", events=False, tracks=False)
+        else:
+            generation = create_generation(session, f"bench-x{scale}")
+            insert_units(session, generation.id, tiled_city(scale))
+            publish(session, generation)
     engine.dispose()
     return url
 
@@ -233,8 +266,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--scale", type=int, default=1,
+                        help="Copies of the sample city side by side (more polygons).")
     args = parser.parse_args()
-    url = scratch_database()
+    url = scratch_database(args.scale)
     try:
         batch(url, args.points)
         if not args.skip_http:

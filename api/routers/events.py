@@ -8,14 +8,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue, field_validator
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
 from gridgeo.crs import check_lonlat, to_wgs84
 from gridgeo.errors import Forbidden, InvalidInput
-from gridgeo.events import check_role
+from gridgeo.events import ACTIONS, check_role
 from gridgeo.events.indicators import indicators, overdue_list
 from gridgeo.settings import Settings
 from gridgeo.store import events as store
@@ -112,25 +112,24 @@ def get_events(
     )
 
 
+EVENT_ACTIONS = tuple(action for action in ACTIONS if action != "report")
+"""Actions on an existing event (reporting is ``POST /v1/events``)."""
+_ACTION_ENUM: list[JsonValue] = list(EVENT_ACTIONS)
+
+
 class Action(BaseModel):
     """Body of ``POST /v1/events/{event_id}/actions``."""
 
-    action: Literal[
-        "verify",
-        "reject",
-        "register",
-        "dispatch",
-        "handle",
-        "defer",
-        "feedback",
-        "check",
-        "rework",
-        "close",
-        "evaluate",
-        "cancel",
-    ]
+    action: str = Field(..., json_schema_extra={"enum": _ACTION_ENUM})
     comment: str | None = Field(None, max_length=4000)
     hours: float | None = Field(None, gt=0, le=2000, description="Working hours, for defer.")
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in EVENT_ACTIONS:
+            raise ValueError(f"unknown action {value!r}; one of {', '.join(EVENT_ACTIONS)}")
+        return value
 
 
 @router.post("/events/{event_id}/actions")

@@ -27,9 +27,12 @@ from api.routers import (
     health,
     locate,
     maps,
+    ogc,
+    tiles,
     tracks,
     users,
 )
+from api.web import install_web_conventions
 from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine
@@ -76,7 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.tile_cache = tiles.TileCache(settings.tile_cache_size)
     install_error_handlers(app)
+    install_web_conventions(app, settings)
     app.include_router(health.router)
     app.include_router(locate.router, prefix="/v1")
     app.include_router(grids.router, prefix="/v1")
@@ -88,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(maps.router)
     app.mount("/maps/static", StaticFiles(directory=STATIC_DIR), name="map-assets")
     app.include_router(users.router, prefix="/v1")
+    app.include_router(ogc.router)
+    app.include_router(tiles.router)
     if settings.baseline_endpoints:
         app.include_router(baseline.router)
     return app

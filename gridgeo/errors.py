@@ -98,3 +98,10 @@ class LocalDatabaseError(GridgeoError):
 
     status_code = 500
     code = "local_database"
+
+
+class InvalidParameter(InvalidInput):
+    """A query parameter that a web standard requires to answer 400 (OGC API bbox, crs, ...)."""
+
+    status_code = 400
+    code = "invalid_parameter"

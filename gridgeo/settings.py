@@ -7,8 +7,9 @@ gridgeo uses its project-local cluster (see :mod:`gridgeo.store.localdb`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +77,15 @@ class Settings(BaseSettings):
         How often each API process checks for a newly published generation.
     baseline_endpoints : bool
         Serve the benchmark baselines (``/bench/...``), off by default.
+    cors_origins : str
+        Comma-separated origins allowed by CORS (``*``: any origin, the
+        default; empty: no CORS headers). Credentials (cookies) are never
+        allowed; bearer tokens travel in the ``Authorization`` header.
+    page_max : int
+        Largest page of ``/v1/grids`` and OGC API items (a larger ``limit``
+        is cut to it).
+    tile_cache_size : int
+        Vector tiles kept in memory per API process.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -87,6 +97,9 @@ class Settings(BaseSettings):
     open_reads: bool = True
     index_refresh_seconds: float = 2.0
     baseline_endpoints: bool = False
+    cors_origins: str = "*"
+    page_max: Annotated[int, Field(ge=1)] = 10_000
+    tile_cache_size: Annotated[int, Field(ge=0)] = 2048
 
     @field_validator("database_url")
     @classmethod

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.web import generation_etag, geojson_response, not_modified
+from gridgeo.ogc import page_links
+from gridgeo.settings import Settings
+from gridgeo.store.features import count_features, feature_page
 from gridgeo.store.generations import active_generation, get_generation
-from gridgeo.store.units import get_unit_feature, units_feature_collection
+from gridgeo.store.units import get_unit_feature
 
 router = APIRouter(tags=["grids"])
 Level = Literal["district", "street", "community", "grid", "microgrid"]
 CODE_PATTERN = r"^\d{6}(\d{3}){0,4}$"
+GRIDS_DEFAULT_LIMIT = 1000
 
 
 def _generation_id(session: Session, generation: str | None) -> int:
@@ -21,29 +26,71 @@ def _generation_id(session: Session, generation: str | None) -> int:
     return found.id
 
 
-@router.get("/grids")
+@router.get("/grids", response_class=Response)
 def list_grids(
+    request: Request,
     level: Level | None = Query(None, description="Only units of this level."),
     parent: str | None = Query(None, pattern=CODE_PATTERN, description="Parent code."),
     generation: str | None = Query(None, description="Generation id or label; default active."),
     simplify_m: float | None = Query(None, gt=0, le=1000, description="Simplify (metres)."),
+    limit: int = Query(
+        GRIDS_DEFAULT_LIMIT,
+        ge=1,
+        description="Page size (default 1000; larger values are cut to GRIDGEO_PAGE_MAX, "
+        "10000 by default). Follow the `next` link for the rest.",
+    ),
+    offset: int = Query(0, ge=0, le=1_000_000_000, description="Units to skip (by code)."),
     session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    """List grid units as a GeoJSON FeatureCollection."""
-    return units_feature_collection(
+) -> Response:
+    """List grid units as a GeoJSON FeatureCollection, ordered by code and paged.
+
+    The body carries ``numberMatched``, ``numberReturned`` and ``links``
+    (``self``, and ``next``/``prev`` when there are more pages).
+    """
+    generation_id = _generation_id(session, generation)
+    etag = generation_etag(request, generation_id)
+    cached = not_modified(request, etag)
+    if cached is not None:
+        return cached
+    settings: Settings = request.app.state.settings
+    limit = min(limit, settings.page_max)
+    matched = count_features(session, generation_id, level=level, parent=parent)
+    features = feature_page(
         session,
-        _generation_id(session, generation),
+        generation_id,
         level=level,
         parent=parent,
         simplify_m=simplify_m,
+        limit=limit,
+        offset=offset,
     )
+    body = {
+        "type": "FeatureCollection",
+        "generation": str(generation_id),
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "links": page_links(
+            str(request.url.remove_query_params(list(request.query_params))),
+            dict(request.query_params),
+            offset=offset,
+            limit=limit,
+            matched=matched,
+        ),
+        "features": features,
+    }
+    return geojson_response(request, body, etag)
 
 
-@router.get("/grids/{code}")
+@router.get("/grids/{code}", response_class=Response)
 def get_grid(
+    request: Request,
     code: str = Path(..., pattern=CODE_PATTERN, description="6–18 digit code."),
     generation: str | None = Query(None),
     session: Session = Depends(get_session),
-) -> dict[str, Any]:
+) -> Response:
     """Return one grid unit as a GeoJSON Feature."""
-    return get_unit_feature(session, _generation_id(session, generation), code)
+    generation_id = _generation_id(session, generation)
+    etag = generation_etag(request, generation_id)
+    return not_modified(request, etag) or geojson_response(
+        request, get_unit_feature(session, generation_id, code), etag
+    )

@@ -2,6 +2,8 @@
 
 - **HEAD** is answered on every GET route: the request runs as a GET and
   the body is dropped (headers, including ``Content-Length``, are kept).
+- **Range**: a single byte range of a GET body (206), so GDAL's
+  ``/vsicurl/`` and QGIS's HTTP(S) vector source can read a URL.
 - **gzip** (Starlette's ``GZipMiddleware``) for bodies of 1 KiB and more when
   the client sends ``Accept-Encoding: gzip``; streamed bodies are
   compressed chunk by chunk.
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -65,6 +68,92 @@ class HeadAsGetMiddleware:
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
+def _byte_range(header: str, total: int) -> tuple[int, int] | None:
+    """Resolve one ``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` range; ``None`` if unsatisfiable."""
+    first, _, last = header.strip()[len("bytes=") :].partition("-")
+    if not first:  # suffix: the last n bytes
+        n = int(last)
+        return (max(total - n, 0), total - 1) if n > 0 and total > 0 else None
+    start = int(first)
+    end = min(int(last), total - 1) if last else total - 1
+    return (start, end) if start <= end else None
+
+
+RANGE_PATTERN = re.compile(r"^\s*bytes=(\d+-\d*|-\d+)\s*$")
+
+
+class ByteRangeMiddleware:
+    """Serve a single ``Range: bytes=…`` of a 200 GET response (206/416).
+
+    GDAL's ``/vsicurl/`` (QGIS's "HTTP(S)" vector source) reads a URL in
+    ranges and gives up on servers that ignore them. A ranged request is
+    served without gzip; responses that are not 200 or already ranged
+    (files) pass through unchanged; multi-range requests get the whole body
+    (allowed by RFC 9110).
+
+    Parameters
+    ----------
+    app : ASGI application
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wanted = ""
+        if scope["type"] == "http" and scope["method"] == "GET":
+            wanted = dict(scope["headers"]).get(b"range", b"").decode("latin-1")
+        if not RANGE_PATTERN.match(wanted):
+            await self.app(scope, receive, send)
+            return
+        start_message: Message | None = None
+        chunks: list[bytes] = []
+        passthrough = False
+
+        async def buffer(message: Message) -> None:
+            nonlocal start_message, passthrough
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                if (
+                    message["status"] != 200
+                    or b"content-encoding" in names
+                    or b"content-range" in names
+                ):
+                    passthrough = True
+                    await send(message)
+                else:
+                    start_message = message
+                return
+            if passthrough or start_message is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            headers = [
+                (k, v)
+                for k, v in start_message.get("headers", [])
+                if k.lower() not in (b"content-length", b"accept-ranges")
+            ]
+            found = _byte_range(wanted, len(body))
+            if found is None:
+                status, part = 416, b""
+                headers.append((b"content-range", f"bytes */{len(body)}".encode()))
+            else:
+                status, part = 206, body[found[0] : found[1] + 1]
+                headers.append(
+                    (b"content-range", f"bytes {found[0]}-{found[1]}/{len(body)}".encode())
+                )
+            headers += [(b"content-length", str(len(part)).encode()), (b"accept-ranges", b"bytes")]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": part, "more_body": False})
+
+        # a ranged request is served uncompressed: ranges of the identity body
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        await self.app({**scope, "headers": headers}, receive, buffer)
+
+
 def install_web_conventions(app: FastAPI, settings: Settings) -> None:
     """Add gzip, HEAD and CORS middleware to ``app`` (outermost: CORS).
 
@@ -75,6 +164,7 @@ def install_web_conventions(app: FastAPI, settings: Settings) -> None:
         ``cors_origins`` selects the allowed origins.
     """
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(ByteRangeMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:

@@ -51,9 +51,7 @@ def serve(settings: Settings) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def city_server(city_url: str) -> Iterator[str]:
     """The API on the sample city, with pages of at most PAGE_MAX features."""
-    yield from serve(
-        Settings(database_url=city_url, page_max=PAGE_MAX, index_refresh_seconds=3600)
-    )
+    yield from serve(Settings(database_url=city_url, page_max=PAGE_MAX, index_refresh_seconds=3600))
 
 
 @pytest.fixture(scope="module")
@@ -180,9 +178,12 @@ def test_datetime_is_generation_validity(http: httpx.Client) -> None:
     assert before.status_code == 200 and before.json()["numberMatched"] == 0
     now = http.get("/collections/grids/items", params={"datetime": valid_from + "/.."}).json()
     assert now["numberMatched"] > 0
-    assert http.get("/collections/grids/items", params={"datetime": "2999-01-01"}).json()[
-        "numberMatched"
-    ] == now["numberMatched"]
+    assert (
+        http.get("/collections/grids/items", params={"datetime": "2999-01-01"}).json()[
+            "numberMatched"
+        ]
+        == now["numberMatched"]
+    )
 
 
 def test_v1_grids_is_paged_with_next_links(http: httpx.Client, city_engine: Engine) -> None:
@@ -227,9 +228,12 @@ def test_head_gzip_etag_and_cors(http: httpx.Client) -> None:
     other = http.get("/v1/grids", params={"level": "district"}, headers={"If-None-Match": etag})
     assert other.status_code == 200 and other.headers["etag"] != etag
     items = http.get("/collections/grids/items")
-    assert http.get(
-        "/collections/grids/items", headers={"If-None-Match": items.headers["etag"]}
-    ).status_code == 304
+    assert (
+        http.get(
+            "/collections/grids/items", headers={"If-None-Match": items.headers["etag"]}
+        ).status_code
+        == 304
+    )
     # CORS: any origin by default, preflight answered
     cors = http.get("/v1/grids/330109", headers={"Origin": "https://map.example"})
     assert cors.headers["access-control-allow-origin"] == "*"
@@ -324,3 +328,33 @@ def test_ogrinfo_opens_v1_grids_url(city_server: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Feature Count: 27" in result.stdout
+
+
+def test_byte_ranges_of_uncompressed_bodies(http: httpx.Client) -> None:
+    full = http.get("/v1/grids", params={"level": "street"}).content
+    part = http.get(
+        "/v1/grids",
+        params={"level": "street"},
+        headers={"Range": "bytes=10-99", "Accept-Encoding": "gzip"},
+    )
+    assert "content-encoding" not in part.headers  # ranges of the identity body
+    assert part.status_code == 206 and part.content == full[10:100]
+    assert part.headers["content-range"] == f"bytes 10-99/{len(full)}"
+    tail = http.get("/v1/grids", params={"level": "street"}, headers={"Range": "bytes=-50"})
+    assert tail.status_code == 206 and tail.content == full[-50:]
+    beyond = http.get("/v1/grids", params={"level": "street"}, headers={"Range": "bytes=10000000-"})
+    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(full)}"
+    # multi-range requests get the whole body
+    multi = http.get("/v1/grids", params={"level": "street"}, headers={"Range": "bytes=0-1,5-6"})
+    assert multi.status_code == 200 and multi.content == full
+
+
+@needs_gdal
+def test_vsicurl_reads_v1_grids_in_ranges(city_server: str) -> None:
+    # QGIS's "Protocol: HTTP(S)" source: HEAD for the size, then byte ranges
+    url = f"/vsicurl/{city_server}/v1/grids?level=grid&limit={PAGE_MAX}"
+    result = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", url], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Feature Count: {PAGE_MAX}" in result.stdout

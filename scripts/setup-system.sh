@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages gridgeo needs on Debian/Ubuntu, idempotently:
-# PostgreSQL with the matching PostGIS package, and Chromium for the map tests.
+# PostgreSQL with the matching PostGIS package, Chromium for the map tests and
+# GDAL's command-line tools for the OGC API tests.
 set -euo pipefail
 
 SUDO=""
@@ -35,8 +36,9 @@ major=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
 need "postgresql-${major}-postgis-3"
 if ! command -v chromium >/dev/null 2>&1; then need chromium; fi
 need fonts-wqy-microhei  # CJK glyphs in headless screenshots
+need gdal-bin  # ogrinfo/ogr2ogr: the OGC API tests open the API as QGIS does (OAPIF driver)
 apt_install "${missing[@]+"${missing[@]}"}"
 
 # Debian's package starts a system-wide cluster; gridgeo runs its own and
 # does not need that one.
-echo "setup-system: PostgreSQL ${major} with PostGIS and Chromium are installed"
+echo "setup-system: PostgreSQL ${major} with PostGIS, Chromium and GDAL are installed"

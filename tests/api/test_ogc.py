@@ -25,7 +25,13 @@ from gridgeo.settings import Settings
 from tests.api.test_foundation import _free_port
 
 PAGE_MAX = 500
-needs_gdal = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin not installed")
+
+
+@pytest.fixture
+def gdal() -> None:
+    """GDAL's command-line tools (``scripts/setup-system.sh`` installs them)."""
+    if shutil.which("ogrinfo") is None or shutil.which("ogr2ogr") is None:
+        pytest.fail("ogrinfo/ogr2ogr not found: install gdal-bin (scripts/setup-system.sh)")
 
 
 def serve(settings: Settings) -> Iterator[str]:
@@ -277,7 +283,7 @@ def test_cors_can_be_restricted_or_disabled(city_url: str) -> None:
             assert "access-control-allow-origin" not in other.headers
 
 
-@needs_gdal
+@pytest.mark.usefixtures("gdal")
 def test_ogrinfo_lists_the_collections(city_server: str) -> None:
     result = subprocess.run(
         ["ogrinfo", "-ro", "-q", f"OAPIF:{city_server}"],
@@ -291,7 +297,7 @@ def test_ogrinfo_lists_the_collections(city_server: str) -> None:
     assert "special-grids" in result.stdout
 
 
-@needs_gdal
+@pytest.mark.usefixtures("gdal")
 def test_ogr2ogr_copies_every_feature(
     city_server: str, city_engine: Engine, tmp_path: Path
 ) -> None:
@@ -318,7 +324,7 @@ def test_ogr2ogr_copies_every_feature(
     assert f"n (Integer) = {expected}" in codes or f"n (Integer64) = {expected}" in codes
 
 
-@needs_gdal
+@pytest.mark.usefixtures("gdal")
 def test_ogrinfo_opens_v1_grids_url(city_server: str) -> None:
     result = subprocess.run(
         ["ogrinfo", "-ro", "-so", "-al", f"{city_server}/v1/grids?level=street"],
@@ -349,7 +355,7 @@ def test_byte_ranges_of_uncompressed_bodies(http: httpx.Client) -> None:
     assert multi.status_code == 200 and multi.content == full
 
 
-@needs_gdal
+@pytest.mark.usefixtures("gdal")
 def test_vsicurl_reads_v1_grids_in_ranges(city_server: str) -> None:
     # QGIS's "Protocol: HTTP(S)" source: HEAD for the size, then byte ranges
     url = f"/vsicurl/{city_server}/v1/grids?level=grid&limit={PAGE_MAX}"

@@ -179,39 +179,49 @@ def install_web_conventions(app: FastAPI, settings: Settings) -> None:
         )
 
 
-def generation_etag(request: Request, generation_id: int) -> str:
+def generation_etag(request: Request, generation_id: int, status: str = "published") -> str | None:
     """A weak ETag for a boundary read: the generation plus the path and query.
+
+    Only published and superseded generations are immutable; a draft can be
+    repaired in place, so its reads get no tag.
 
     Parameters
     ----------
     request : fastapi.Request
     generation_id : int
         The generation whose content the response shows.
+    status : str
+        Its status.
 
     Returns
     -------
-    str
-        ``W/"g<id>-<hash>"``.
+    str or None
+        ``W/"g<id>-<hash>"``, or ``None`` for a draft or validated generation.
     """
+    if status not in ("published", "superseded"):
+        return None
     query = "&".join(sorted(request.url.query.split("&")))
     digest = hashlib.sha256(f"{request.url.path}?{query}".encode()).hexdigest()[:16]
     return f'W/"g{generation_id}-{digest}"'
 
 
-def cache_headers(request: Request, etag: str) -> dict[str, str]:
-    """Headers of a cacheable boundary read (``ETag``, ``Cache-Control``)."""
+def cache_headers(request: Request, etag: str | None) -> dict[str, str]:
+    """Headers of a boundary read: ``ETag`` and ``Cache-Control`` (``no-cache`` without a tag)."""
+    if etag is None:
+        return {"Cache-Control": "no-cache"}
     settings: Settings = request.app.state.settings
     scope = "public" if settings.open_reads else "private"
     return {"ETag": etag, "Cache-Control": f"{scope}, max-age={MAX_AGE_SECONDS}"}
 
 
-def not_modified(request: Request, etag: str) -> Response | None:
+def not_modified(request: Request, etag: str | None) -> Response | None:
     """Return a 304 response when ``If-None-Match`` names ``etag`` (or ``*``).
 
     Parameters
     ----------
     request : fastapi.Request
-    etag : str
+    etag : str or None
+        ``None`` for content without a tag (never 304).
 
     Returns
     -------
@@ -219,7 +229,7 @@ def not_modified(request: Request, etag: str) -> Response | None:
         ``None`` when the client has no matching copy.
     """
     header = request.headers.get("if-none-match")
-    if not header:
+    if not header or etag is None:
         return None
     wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     if "*" in wanted or etag.removeprefix("W/") in wanted:
@@ -230,7 +240,7 @@ def not_modified(request: Request, etag: str) -> Response | None:
 def geojson_response(
     request: Request,
     body: Any,
-    etag: str,
+    etag: str | None,
     headers: dict[str, str] | None = None,
     media_type: str = "application/geo+json",
 ) -> JSONResponse:

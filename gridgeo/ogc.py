@@ -36,16 +36,17 @@ EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 STORAGE_CRS = EPSG4490
 SUPPORTED_CRS = (CRS84, EPSG4490, EPSG4326)
 
+#: The OpenAPI conformance class ``oas30`` is not claimed: ``/openapi.json`` is
+#: the OpenAPI 3.1 document FastAPI generates, not a 3.0 one.
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 
 
 @dataclass(frozen=True)

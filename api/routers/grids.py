@@ -13,6 +13,7 @@ from gridgeo.ogc import page_links
 from gridgeo.settings import Settings
 from gridgeo.store.features import count_features, feature_page
 from gridgeo.store.generations import active_generation, get_generation
+from gridgeo.store.models import Generation
 from gridgeo.store.units import get_unit_feature
 
 router = APIRouter(tags=["grids"])
@@ -21,9 +22,8 @@ CODE_PATTERN = r"^\d{6}(\d{3}){0,4}$"
 GRIDS_DEFAULT_LIMIT = 1000
 
 
-def _generation_id(session: Session, generation: str | None) -> int:
-    found = get_generation(session, generation) if generation else active_generation(session)
-    return found.id
+def _generation(session: Session, generation: str | None) -> Generation:
+    return get_generation(session, generation) if generation else active_generation(session)
 
 
 @router.get("/grids", response_class=Response)
@@ -47,8 +47,9 @@ def list_grids(
     The body carries ``numberMatched``, ``numberReturned`` and ``links``
     (``self``, and ``next``/``prev`` when there are more pages).
     """
-    generation_id = _generation_id(session, generation)
-    etag = generation_etag(request, generation_id)
+    found = _generation(session, generation)
+    generation_id = found.id
+    etag = generation_etag(request, generation_id, found.status)
     cached = not_modified(request, etag)
     if cached is not None:
         return cached
@@ -89,8 +90,8 @@ def get_grid(
     session: Session = Depends(get_session),
 ) -> Response:
     """Return one grid unit as a GeoJSON Feature."""
-    generation_id = _generation_id(session, generation)
-    etag = generation_etag(request, generation_id)
+    found = _generation(session, generation)
+    etag = generation_etag(request, found.id, found.status)
     return not_modified(request, etag) or geojson_response(
-        request, get_unit_feature(session, generation_id, code), etag
+        request, get_unit_feature(session, found.id, code), etag
     )

@@ -17,11 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from api.app import create_app
 from gridgeo.ogc import CRS84, EPSG4490
 from gridgeo.settings import Settings
+from gridgeo.store.generations import create_generation
 from tests.api.test_foundation import _free_port
 
 PAGE_MAX = 500
@@ -272,8 +275,6 @@ def test_gzip_keeps_csv_and_streams_intact(http: httpx.Client) -> None:
 
 
 def test_cors_can_be_restricted_or_disabled(city_url: str) -> None:
-    from fastapi.testclient import TestClient
-
     for origins, expected in (("https://a.example", "https://a.example"), ("", None)):
         settings = Settings(database_url=city_url, cors_origins=origins)
         with TestClient(create_app(settings)) as client:
@@ -364,3 +365,25 @@ def test_vsicurl_reads_v1_grids_in_ranges(city_server: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert f"Feature Count: {PAGE_MAX}" in result.stdout
+
+
+def test_drafts_get_no_etag(city_client: TestClient, city_db: Session) -> None:
+    # a draft can be repaired in place, so its content is not keyed by its id
+    draft = create_generation(city_db, "draft-for-etag")
+    city_db.execute(
+        text(
+            "INSERT INTO grid_units (generation_id, code, parent_code, level, kind, name, geom) "
+            "SELECT :g, code, parent_code, level, kind, name, geom FROM grid_units "
+            "WHERE generation_id = 1 AND level = 'street'"
+        ),
+        {"g": draft.id},
+    )
+    response = city_client.get("/v1/grids", params={"generation": "draft-for-etag"})
+    assert response.status_code == 200 and response.json()["numberMatched"] == 27
+    assert "etag" not in response.headers and response.headers["cache-control"] == "no-cache"
+    again = city_client.get(
+        "/v1/grids", params={"generation": "draft-for-etag"}, headers={"If-None-Match": "*"}
+    )
+    assert again.status_code == 200
+    published = city_client.get("/v1/grids", params={"generation": "1", "level": "street"})
+    assert published.headers["etag"].startswith('W/"g1-')

@@ -7,6 +7,7 @@ a collection to a GeoPackage following every ``next`` link.
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import subprocess
 import threading
@@ -387,3 +388,15 @@ def test_drafts_get_no_etag(city_client: TestClient, city_db: Session) -> None:
     assert again.status_code == 200
     published = city_client.get("/v1/grids", params={"generation": "1", "level": "street"})
     assert published.headers["etag"].startswith('W/"g1-')
+
+
+def test_head_is_answered_on_every_get_route(city_client: TestClient) -> None:
+    spec = city_client.get("/openapi.json").json()
+    gets = [path for path, ops in spec["paths"].items() if "get" in ops]
+    assert len(gets) > 20
+    values = {"collectionId": "grids", "featureId": "330109", "code": "330109"}
+    for path in gets:
+        url = re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "0"), path)
+        head, get = city_client.head(url), city_client.get(url)
+        assert head.status_code == get.status_code != 405, (path, head.status_code)
+        assert head.content == b""

@@ -58,6 +58,6 @@ def register(app: typer.Typer) -> None:
             ensure_sample_city_loaded(settings)
         base = f"http://{host}:{port}"
         typer.echo(f"gridgeo demo on {base}")
-        for path in ("/healthz", "/docs", "/v1/grids?level=street", "/maps/"):
+        for path in ("/healthz", "/docs", "/v1/grids?level=street", "/collections", "/maps/"):
             typer.echo(f"  {base}{path}")
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")

@@ -36,17 +36,19 @@ EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 STORAGE_CRS = EPSG4490
 SUPPORTED_CRS = (CRS84, EPSG4490, EPSG4326)
 
-#: The OpenAPI conformance class ``oas30`` is not claimed: ``/openapi.json`` is
-#: the OpenAPI 3.1 document FastAPI generates, not a 3.0 one.
+#: ``oas30``: the OGC resources are described by the OpenAPI 3.0 document of
+#: :func:`openapi_document` (``/api``); ``/openapi.json`` is FastAPI's 3.1
+#: document of the whole HTTP API.
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 
 @dataclass(frozen=True)
@@ -332,3 +334,130 @@ def page_links(
             }
         )
     return links
+
+
+def _parameter(
+    name: str, description: str, schema: dict[str, object], *, path: bool = False
+) -> dict[str, object]:
+    parameter: dict[str, object] = {
+        "name": name,
+        "in": "path" if path else "query",
+        "description": description,
+        "required": path,
+        "schema": schema,
+    }
+    if not path:
+        parameter.update(style="form", explode=False)
+    return parameter
+
+
+def openapi_document(base: str, *, default_limit: int, page_max: int) -> dict[str, object]:
+    """The OpenAPI 3.0 definition of the OGC API – Features resources (``/api``).
+
+    QGIS and GDAL look for a ``service-desc`` of type
+    :data:`OPENAPI` (OpenAPI 3.0) on the landing page and read the ``limit``
+    parameter's default and maximum from it.
+
+    Parameters
+    ----------
+    base : str
+        The server's URL (``servers[0].url``).
+    default_limit, page_max : int
+        Default and largest page size of ``/collections/{collectionId}/items``.
+
+    Returns
+    -------
+    dict
+        The OpenAPI 3.0.3 document.
+
+    Examples
+    --------
+    >>> doc = openapi_document("http://h", default_limit=100, page_max=10000)
+    >>> doc["components"]["parameters"]["limit"]["schema"]["maximum"]
+    10000
+    """
+    ref = "#/components/parameters/"
+    json_object: dict[str, object] = {"type": "object"}
+
+    def ok(media_type: str, description: str) -> dict[str, object]:
+        return {
+            "200": {"description": description, "content": {media_type: {"schema": json_object}}},
+            "400": {"description": "A bad parameter (bbox, crs, datetime)."},
+            "404": {"description": "Unknown collection or feature, or nothing published."},
+        }
+
+    def get(summary: str, parameters: list[str], media_type: str) -> dict[str, object]:
+        return {
+            "get": {
+                "summary": summary,
+                "parameters": [{"$ref": ref + p} for p in parameters],
+                "responses": ok(media_type, summary),
+            }
+        }
+
+    crs_schema: dict[str, object] = {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS)}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "gridgeo OGC API – Features",
+            "version": "1.0.0",
+            "description": "Grid boundaries of the published generation; the whole HTTP "
+            "API is described at /openapi.json.",
+        },
+        "servers": [{"url": base}],
+        "paths": {
+            "/": get("Landing page", [], JSON),
+            "/api": get("This API definition", [], OPENAPI),
+            "/conformance": get("Conformance classes", [], JSON),
+            "/collections": get("Feature collections", [], JSON),
+            "/collections/{collectionId}": get("A feature collection", ["collectionId"], JSON),
+            "/collections/{collectionId}/items": get(
+                "Features of a collection",
+                ["collectionId", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"],
+                GEOJSON,
+            ),
+            "/collections/{collectionId}/items/{featureId}": get(
+                "One feature", ["collectionId", "featureId", "crs"], GEOJSON
+            ),
+        },
+        "components": {
+            "parameters": {
+                "collectionId": _parameter(
+                    "collectionId",
+                    "A collection: " + ", ".join(COLLECTIONS),
+                    {"type": "string", "enum": list(COLLECTIONS)},
+                    path=True,
+                ),
+                "featureId": _parameter(
+                    "featureId", "A unit's code.", {"type": "string"}, path=True
+                ),
+                "limit": _parameter(
+                    "limit",
+                    f"Page size; larger values are cut to {page_max}.",
+                    {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": page_max,
+                        "default": default_limit,
+                    },
+                ),
+                "offset": _parameter(
+                    "offset",
+                    "Features to skip (follow the `next` link instead of computing it).",
+                    {"type": "integer", "minimum": 0, "default": 0},
+                ),
+                "bbox": _parameter(
+                    "bbox",
+                    "xmin,ymin,xmax,ymax in `bbox-crs` (CRS84 by default).",
+                    {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+                ),
+                "bbox-crs": _parameter("bbox-crs", "CRS of `bbox`.", crs_schema),
+                "crs": _parameter("crs", "CRS of the response geometries.", crs_schema),
+                "datetime": _parameter(
+                    "datetime",
+                    "Instant or interval; features whose generation was valid then.",
+                    {"type": "string"},
+                ),
+            }
+        },
+    }

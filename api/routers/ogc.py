@@ -60,10 +60,16 @@ def landing_page(request: Request) -> dict[str, Any]:
         "links": [
             {"href": f"{base}/", "rel": "self", "type": ogc.JSON, "title": "this document"},
             {
-                "href": f"{base}/openapi.json",
+                "href": f"{base}/api",
                 "rel": "service-desc",
                 "type": ogc.OPENAPI,
-                "title": "the API definition",
+                "title": "the OGC API definition (OpenAPI 3.0)",
+            },
+            {
+                "href": f"{base}/openapi.json",
+                "rel": "describedby",
+                "type": "application/vnd.oai.openapi+json;version=3.1",
+                "title": "the whole HTTP API (OpenAPI 3.1)",
             },
             {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "docs"},
             {
@@ -86,6 +92,16 @@ def landing_page(request: Request) -> dict[str, Any]:
             },
         ],
     }
+
+
+@router.get("/api", summary="OGC API definition (OpenAPI 3.0)")
+def api_definition(request: Request) -> Response:
+    """The OpenAPI 3.0 document of the OGC API resources (read by QGIS and GDAL)."""
+    settings: Settings = request.app.state.settings
+    body = ogc.openapi_document(
+        _base(request), default_limit=ITEMS_DEFAULT_LIMIT, page_max=settings.page_max
+    )
+    return JSONResponse(body, media_type=ogc.OPENAPI)
 
 
 @router.get("/conformance", summary="OGC API conformance declaration")

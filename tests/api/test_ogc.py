@@ -82,7 +82,15 @@ def test_landing_conformance_and_collections(http: httpx.Client, city_server: st
     rels = {link["rel"]: link["href"] for link in landing.json()["links"]}
     assert rels["data"] == f"{city_server}/collections"
     assert rels["conformance"] == f"{city_server}/conformance"
-    assert rels["service-desc"].endswith("/openapi.json")
+    # QGIS needs a service-desc of exactly this type, and reads limit's default/maximum
+    desc = next(x for x in landing.json()["links"] if x["rel"] == "service-desc")
+    assert desc["type"] == "application/vnd.oai.openapi+json;version=3.0"
+    api = http.get(desc["href"])
+    assert api.headers["content-type"].startswith("application/vnd.oai.openapi+json")
+    assert api.json()["openapi"].startswith("3.0.")
+    limit = api.json()["components"]["parameters"]["limit"]
+    assert limit["schema"]["maximum"] == PAGE_MAX and limit["schema"]["default"] == 100
+    assert limit["style"] == "form" and limit["explode"] is False
     classes = http.get("/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in classes
@@ -95,6 +103,15 @@ def test_landing_conformance_and_collections(http: httpx.Client, city_server: st
     assert 120 < x0 < x1 < 121 and 29.8 < y0 < y1 < 30.4
     assert grids["extent"]["temporal"]["interval"][0][1] is None  # still valid
     assert http.get("/collections/planets").status_code == 404
+
+
+def test_api_definition_is_valid_openapi_30(http: httpx.Client) -> None:
+    definitions = pytest.importorskip("schemathesis.specs.openapi.definitions")
+    jsonschema = pytest.importorskip("jsonschema")
+    errors = list(
+        jsonschema.Draft4Validator(definitions.OPENAPI_30).iter_errors(http.get("/api").json())
+    )
+    assert not errors, [e.message for e in errors]
 
 
 def test_items_follow_next_links_to_every_feature(http: httpx.Client, city_engine: Engine) -> None:

@@ -417,3 +417,17 @@ def test_head_is_answered_on_every_get_route(city_client: TestClient) -> None:
         head, get = city_client.head(url), city_client.get(url)
         assert head.status_code == get.status_code != 405, (path, head.status_code)
         assert head.content == b""
+
+
+def test_gzip_and_ranges_keep_file_downloads_intact(city_server: str) -> None:
+    url = f"{city_server}/v1/generations/1/export?format=geojson"
+    with httpx.Client(timeout=120) as raw:
+        plain = raw.get(url, headers={"Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and "content-encoding" not in plain.headers
+        with raw.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as packed:
+            assert packed.headers["content-encoding"] == "gzip"
+            wire = b"".join(packed.iter_raw())
+        assert gzip.decompress(wire) == plain.content
+        assert len(wire) < len(plain.content) / 3
+        part = raw.get(url, headers={"Range": "bytes=100-199", "Accept-Encoding": "gzip"})
+        assert part.status_code == 206 and part.content == plain.content[100:200]

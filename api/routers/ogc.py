@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 import gridgeo
 from api.deps import get_session
-from api.web import generation_etag, geojson_response, not_modified
+from api.web import GeoJSONResponse, generation_etag, geojson_response, not_modified
 from gridgeo import ogc
 from gridgeo.errors import NotFound
 from gridgeo.settings import Settings
@@ -94,7 +94,12 @@ def landing_page(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/api", summary="OGC API definition (OpenAPI 3.0)")
+@router.get(
+    "/api",
+    summary="OGC API definition (OpenAPI 3.0)",
+    response_class=Response,
+    responses={200: {"content": {ogc.OPENAPI: {}}, "description": "OpenAPI 3.0 document."}},
+)
 def api_definition(request: Request) -> Response:
     """The OpenAPI 3.0 document of the OGC API resources (read by QGIS and GDAL)."""
     settings: Settings = request.app.state.settings
@@ -205,7 +210,7 @@ def collection(
 @router.get(
     "/collections/{collectionId}/items",
     summary="Features of a collection (GeoJSON, paged)",
-    response_class=JSONResponse,
+    response_class=GeoJSONResponse,
 )
 def items(
     request: Request,
@@ -288,7 +293,7 @@ def items(
 @router.get(
     "/collections/{collectionId}/items/{featureId}",
     summary="One feature (GeoJSON)",
-    response_class=JSONResponse,
+    response_class=GeoJSONResponse,
 )
 def item(
     request: Request,

@@ -80,7 +80,11 @@ def _published_id(session: Session) -> int:
 @router.get(
     "/tiles/{z}/{x}/{y}.mvt",
     summary="Vector tile of the published generation",
-    responses={200: {"content": {MVT: {}}}, 204: {"description": "No unit in this tile."}},
+    response_class=Response,
+    responses={
+        200: {"content": {MVT: {}}, "description": "A Mapbox vector tile."},
+        204: {"description": "No unit in this tile."},
+    },
 )
 def tile(
     request: Request,

@@ -27,6 +27,13 @@ rule                          severity  meaning
 ``households_out_of_range``   warning   households per full-time worker (per grid
                                         when it has none) outside the target
 ``low_compactness``           warning   Polsby–Popper or Reock below target
+``geometry_engine``           error     the geometry engine failed on these units;
+                                        the named check could not be completed
+``missing_parent``            error     (generation) the parent code is not in the
+                                        generation
+``incomplete``                error     (generation) the generation covers less than
+                                        the active one (missing districts, streets,
+                                        or area beyond the tolerance)
 ============================  ========  ============================================
 """
 
@@ -59,6 +66,9 @@ RULES: tuple[str, ...] = (
     "duplicate_name",
     "households_out_of_range",
     "low_compactness",
+    "geometry_engine",
+    "missing_parent",
+    "incomplete",
 )
 """Every rule id the validator can emit."""
 

@@ -7,9 +7,23 @@ area in m².
 
 How each check works
 --------------------
-All geometry work happens in a Lambert azimuthal equal-area projection of
-CGCS2000 centred on the data (:func:`gridgeo.measure.to_local_metric`):
-areas are exact, distances good to ~1e-4 within 100 km.
+Topology (overlaps, gaps, parts outside a parent, unmatched edges) is decided
+in the storage CRS (EPSG:4490), where the input is valid: a polygon valid in
+lon/lat may self-intersect after any projection. The pieces found are then
+measured in a Lambert azimuthal equal-area projection of CGCS2000 centred on
+the data (:func:`gridgeo.measure.to_local_metric`): areas exact, distances
+good to ~1e-4 within 100 km.
+
+Tolerance and robustness: pieces narrower than :data:`GRID_M` (1 mm mean
+width, 2·area/perimeter) or smaller than :data:`MIN_AREA_M2` are floating-point
+noise and never reported, so a coverage that ``shapely.coverage_is_valid``
+accepts (in any input CRS) has no gap, overlap or sliver issue. Sibling unions
+are exact coverage unions when the siblings form a valid coverage, else
+snap-rounded to :data:`GRID_DEG` (≈1 mm). An overlay the geometry engine
+refuses is retried snap-rounded to :data:`GRID_DEG`, then on ``make_valid``
+copies (for the computation only; the data are repaired only with
+``repair=True``); if that fails too, the check becomes a ``geometry_engine``
+error naming the units, never an exception.
 
 * **Validity**: :func:`shapely.is_valid_reason`; the location is the point the
   reason names (e.g. the self-intersection). Invalid geometries are errors;
@@ -23,8 +37,7 @@ areas are exact, distances good to ~1e-4 within 100 km.
   intersect (``STRtree`` query, then the exact DE-9IM pattern ``T********``),
   reported per pair with the intersection's area (pieces below 0.01 m² are
   left to the edge check).
-* **Gaps**: the parent minus the union of its children (snap-rounded to 1 mm,
-  :data:`GRID_M`); pieces lying within
+* **Gaps**: the parent minus the union of its children; pieces lying within
   ``tolerance_m`` of the parent's boundary are digitising noise and ignored.
   When the parent polygon is not in the data, holes enclosed by the siblings'
   union (and not filled by other units of the level) are reported as warnings.

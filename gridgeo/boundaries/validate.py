@@ -98,10 +98,12 @@ from gridgeo.measure import (
 )
 
 __all__ = [
+    "COMPLETENESS_AREA_TOLERANCE",
     "DEFAULT_COMPACTNESS_MIN",
     "GRID_DEG",
     "GRID_M",
     "MIN_AREA_M2",
+    "check_completeness",
     "polygon_parts",
     "validate_units",
 ]
@@ -148,6 +150,8 @@ def validate_units(
     households_range: tuple[float, float] = (300, 500),
     compactness_min: Mapping[str, float] | None = None,
     official: bool = True,
+    parents_required: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> ValidationReport:
     """Validate a units table and report every problem with its location.
 
@@ -177,6 +181,12 @@ def validate_units(
         :data:`DEFAULT_COMPACTNESS_MIN`.
     official : bool
         Check street and community codes against the official list.
+    parents_required : bool
+        The table is a whole generation: a unit whose parent code is not in it
+        is a ``missing_parent`` error (otherwise an ``unknown_parent`` warning
+        when other units of the parent's level are present).
+    progress : callable, optional
+        Called with a short line before each step (for progress output).
 
     Returns
     -------
@@ -209,6 +219,8 @@ def validate_units(
     drafts: list[_Draft] = []
     changes: list[dict[str, Any]] = []
 
+    say = progress or (lambda _: None)
+    say(f"checking geometry validity of {n:,} units")
     raw = np.asarray(frame.geometry.values, dtype=object)
     fixed = _check_validity(raw, codes, labels, repair, drafts, changes)
     present = ~(shapely.is_missing(fixed) | shapely.is_empty(fixed))
@@ -231,15 +243,30 @@ def validate_units(
         tolerance_m=tolerance_m,
         sliver_area_m2=sliver_area_m2,
         sliver_width_m=sliver_width_m,
+        parents_required=parents_required,
     )
+    say(f"checking codes and names of {n:,} units")
     _check_codes(ctx, drafts, official)
     _check_names(ctx, drafts)
+    say("checking overlaps")
     overlapping = _check_overlaps(ctx, drafts)
+    say("checking gaps, parents and edges")
     _check_sibling_sets(ctx, drafts, overlapping)
-    _check_unit_slivers(ctx, drafts)
+    say("checking slivers and special grids")
+    _guard(ctx, drafts, "sliver", np.flatnonzero(present), _check_unit_slivers, ctx, drafts)
     _check_special(ctx, drafts)
+    say("checking households and compactness")
     _check_households(ctx, drafts, households_range)
-    _check_compactness(ctx, drafts, targets)
+    _guard(
+        ctx,
+        drafts,
+        "compactness",
+        np.flatnonzero(present),
+        _check_compactness,
+        ctx,
+        drafts,
+        targets,
+    )
 
     issues = _finish(drafts, crs_local)
     repaired = None
@@ -303,6 +330,7 @@ class _Context:
     tolerance_m: float
     sliver_area_m2: float
     sliver_width_m: float
+    parents_required: bool = False
     _tree: shapely.STRtree | None = None
     _geo_tree: shapely.STRtree | None = None
     _row_of: dict[str, int] | None = None
@@ -545,7 +573,20 @@ def _check_codes(ctx: _Context, drafts: list[_Draft], official: bool) -> None:
         if not parent or parent in ctx.row_of:
             continue
         parent_level = LEVEL_BY_LENGTH.get(len(parent))
-        if parent_level in present_levels:
+        if ctx.parents_required:
+            drafts.append(
+                _Draft(
+                    "error",
+                    "missing_parent",
+                    _c(codes[i]),
+                    f"{labels[i]}: its parent {parent_level or 'unit'} {parent} is not in "
+                    "the generation",
+                    [i],
+                    point=_pt(ctx, i),
+                    details={"parent_code": parent},
+                )
+            )
+        elif parent_level in present_levels:
             drafts.append(
                 _Draft(
                     "warning",
@@ -1269,6 +1310,9 @@ _RULE_ORDER: Final = {
             "sliver",
             "outside_parent",
             "special_crosses_community",
+            "incomplete",
+            "missing_parent",
+            "geometry_engine",
         )
     )
 }
@@ -1321,3 +1365,135 @@ def _present_only(geoms: np.ndarray, present: np.ndarray) -> np.ndarray:
     out = np.full(len(geoms), None, dtype=object)
     out[present] = geoms[present]
     return out
+
+
+# --------------------------------------------------------------------------- completeness
+
+COMPLETENESS_AREA_TOLERANCE: Final = 0.01
+"""A generation may cover up to 1 % less area per level than the one it replaces
+(outlines redrawn along a road, say); more than that is ``incomplete``."""
+
+_AREA_LEVELS: Final = ("district", "street", "community", "grid", "microgrid")
+
+
+def check_completeness(
+    units: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame,
+    *,
+    scope: list[str] | None = None,
+    area_tolerance: float = COMPLETENESS_AREA_TOLERANCE,
+) -> list[Issue]:
+    """Does ``units`` cover what ``reference`` (the active generation) covers?
+
+    Within ``scope`` (codes; default: everything in ``reference``), every
+    district, street and community code of the reference must be present,
+    every reference community with grids must have grids, and at every level
+    the base units must cover the reference's area up to ``area_tolerance``.
+
+    Parameters
+    ----------
+    units, reference : geopandas.GeoDataFrame
+        Units tables (``code``, ``level``, ``kind``, ``parent_code``, geometry).
+    scope : list of str, optional
+        Codes the planner states the generation covers; only reference units
+        under them are required.
+    area_tolerance : float
+        Relative area shortfall allowed per level.
+
+    Returns
+    -------
+    list of Issue
+        ``incomplete`` errors naming what is missing.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> ref = gpd.GeoDataFrame({"code": ["330109", "330109001", "330109002"],
+    ...     "level": ["district", "street", "street"], "kind": "base",
+    ...     "parent_code": [None, "330109", "330109"]},
+    ...     geometry=[box(120, 30, 120.02, 30.01), box(120, 30, 120.01, 30.01),
+    ...               box(120.01, 30, 120.02, 30.01)], crs=4490)
+    >>> [(i.details["level"], i.codes) for i in check_completeness(ref.iloc[:2], ref)]
+    [('street', ['330109002']), ('street', [])]
+    """
+    prefixes = tuple(scope or ())
+    ref = reference[reference["code"].notna()].copy()
+    if prefixes:
+        ref = ref[ref["code"].astype(str).str.startswith(prefixes)]
+    have = units[units["code"].notna()]
+    codes = set(have["code"].astype(str))
+    issues: list[Issue] = []
+    scope_text = f" within the stated scope {', '.join(prefixes)}" if prefixes else ""
+    for level in ("district", "street", "community"):
+        want = ref[ref["level"] == level]
+        missing = [c for c in want["code"].astype(str) if c not in codes]
+        if missing:
+            names = (
+                dict(zip(want["code"].astype(str), want["name"], strict=True))
+                if "name" in want.columns
+                else {}
+            )
+            shown = ", ".join(f"{c} {names.get(c) or ''}".strip() for c in missing[:10])
+            more = f" (+{len(missing) - 10} more)" if len(missing) > 10 else ""
+            issues.append(
+                Issue(
+                    "error",
+                    "incomplete",
+                    missing,
+                    f"{len(missing)} {level} unit(s) of the active generation are missing"
+                    f"{scope_text}: {shown}{more}; import the whole district, use a partial "
+                    "re-import (--replace-under) or state the scope",
+                    details={"level": level, "missing": missing},
+                )
+            )
+    ref_grids = ref[(ref["level"] == "grid") & (ref["kind"] == "base")]
+    have_grids = have[(have["level"] == "grid") & (have["kind"] == "base")]
+    empty = sorted(set(ref_grids["parent_code"].dropna()) - set(have_grids["parent_code"].dropna()))
+    if empty:
+        shown = ", ".join(empty[:10]) + (f" (+{len(empty) - 10} more)" if len(empty) > 10 else "")
+        issues.append(
+            Issue(
+                "error",
+                "incomplete",
+                empty,
+                f"{len(empty)} communit{'y has' if len(empty) == 1 else 'ies have'} no grids "
+                f"in this generation although the active one has{scope_text}: {shown}",
+                details={"level": "grid", "communities_without_grids": empty},
+            )
+        )
+    for level in _AREA_LEVELS:
+        want = ref[(ref["level"] == level) & (ref["kind"] == "base")]
+        if want.empty:
+            continue
+        got = have[(have["level"] == level) & (have["kind"] == "base")]
+        if prefixes:
+            got = got[got["code"].astype(str).str.startswith(prefixes)]
+        want_m2 = float(_areas(want).sum())
+        got_m2 = float(_areas(got).sum()) if len(got) else 0.0
+        if want_m2 <= 0 or got_m2 >= want_m2 * (1 - area_tolerance):
+            continue
+        issues.append(
+            Issue(
+                "error",
+                "incomplete",
+                [],
+                f"the {level} level covers {got_m2 / 1e6:,.3f} km² of the active generation's "
+                f"{want_m2 / 1e6:,.3f} km²{scope_text} ({100 * got_m2 / want_m2:.1f} %, "
+                f"tolerance {100 * area_tolerance:g} %)",
+                area_m2=round(want_m2 - got_m2, 2),
+                details={
+                    "level": level,
+                    "area_m2": round(got_m2, 2),
+                    "reference_area_m2": round(want_m2, 2),
+                },
+            )
+        )
+    return issues
+
+
+def _areas(frame: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = frame.to_crs(STORAGE_EPSG).geometry.values if frame.crs else frame.geometry.values
+    arr = np.asarray(geoms, dtype=object)
+    if not len(arr):
+        return np.zeros(0)
+    return np.asarray(shapely.area(to_local_metric(arr)[0]), dtype=float)

@@ -232,9 +232,12 @@ def _read_path(
     if len(raw) == 0:
         raise InvalidInput(f"{name}: no features")
     columns = [c for c in raw.columns if c != raw.geometry.name]
-    info["columns"] = find_columns(columns, mapping)[0]
     units, mapping_notes = map_attributes(raw, mapping)
+    info["columns"] = dict(units.attrs.get("columns") or find_columns(columns, mapping)[0])
+    info["unused_columns"] = list(units.attrs.get("unused_columns", []))
     notes.extend(mapping_notes)
+    if info["unused_columns"]:
+        notes.append("columns not used: " + ", ".join(info["unused_columns"]))
     geoms = to_multipolygons(units.geometry.values, name, units["code"].tolist())
     geoms, crs_info = _to_storage_crs(geoms, raw.crs, crs, name, notes)
     info.update(crs_info)

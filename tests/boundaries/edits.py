@@ -16,7 +16,9 @@ import shapely
 GK = 4549
 
 
-def shared_pairs(units: gpd.GeoDataFrame, community: str, min_length_m: float = 50.0) -> list:
+def shared_pairs(
+    units: gpd.GeoDataFrame, community: str, min_length_m: float = 50.0
+) -> list[tuple[str, str]]:
     """Pairs of base grids of ``community`` sharing more than ``min_length_m`` of boundary."""
     metric = units.to_crs(GK)
     grids = metric[

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 from shapely import box
 
@@ -60,7 +62,7 @@ def test_type_column_holding_levels_is_read_as_level() -> None:
     assert units.attrs["unused_columns"] == []
 
 
-def test_read_boundaries_lists_unused_columns(tmp_path) -> None:
+def test_read_boundaries_lists_unused_columns(tmp_path: Path) -> None:
     path = tmp_path / "grids.geojson"
     frame({"网格编码": [GRID], "类型": ["专属网格"], "备注": ["临时"]}).to_file(path)
     units = read_boundaries(path)

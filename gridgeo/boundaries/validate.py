@@ -249,19 +249,21 @@ def validate_units(
     _check_codes(ctx, drafts, official)
     _check_names(ctx, drafts)
     say("checking overlaps")
-    overlapping = _check_overlaps(ctx, drafts)
+    everything = np.flatnonzero(present)
+    overlapping = _guard(ctx, drafts, "overlap", everything, _check_overlaps, ctx, drafts)
+    overlapping = overlapping if overlapping is not None else set(everything.tolist())
     say("checking gaps, parents and edges")
     _check_sibling_sets(ctx, drafts, overlapping)
     say("checking slivers and special grids")
-    _guard(ctx, drafts, "sliver", np.flatnonzero(present), _check_unit_slivers, ctx, drafts)
-    _check_special(ctx, drafts)
+    _guard(ctx, drafts, "sliver", everything, _check_unit_slivers, ctx, drafts)
+    _guard(ctx, drafts, "special-grid", everything, _check_special, ctx, drafts)
     say("checking households and compactness")
     _check_households(ctx, drafts, households_range)
     _guard(
         ctx,
         drafts,
         "compactness",
-        np.flatnonzero(present),
+        everything,
         _check_compactness,
         ctx,
         drafts,
@@ -1054,8 +1056,14 @@ def _check_outside(
 ) -> None:
     parent_geo, parent_planar = ctx.geo[prow], ctx.planar[prow]
     rim = shapely.boundary(parent_planar)
-    for i in members.tolist():
-        outside = _robust(shapely.difference, ctx.geo[i], parent_geo)
+    covered = shapely.covers(parent_geo, ctx.geo[members])
+    rest = members[~covered]
+    if not len(rest):
+        return
+    outsides = _robust(shapely.difference, ctx.geo[rest], parent_geo)
+    for i, outside in zip(rest.tolist(), outsides.tolist(), strict=True):
+        if shapely.is_empty(outside):
+            continue
         pieces = _measure(ctx, outside)
         if not len(pieces):
             continue

@@ -57,6 +57,14 @@ error naming the units, never an exception.
   parent prefix, sequence range per kind) with
   :func:`gridgeo.coding.validate_codes`; street and community codes missing
   from the official statistical list (``official=True``) are warnings.
+* **Parents**: with ``parents_required=True`` (a whole generation, as the
+  planner validates it) a unit whose parent code is not in the table is a
+  ``missing_parent`` error; otherwise an ``unknown_parent`` warning when other
+  units of the parent's level are present.
+* **Completeness** (:func:`check_completeness`, run by the planner against the
+  active generation): the same districts, streets and communities, grids in
+  every community that had them, and per level at least
+  1 − :data:`COMPLETENESS_AREA_TOLERANCE` of the area, within a stated scope.
 * **Names**: missing names and names repeated among siblings are warnings.
 * **Households**: for base grids, households per full-time worker (per grid
   when it has none) outside ``households_range`` is a warning.

@@ -454,9 +454,7 @@ def _check_validity(
     if not invalid.size:
         return fixed
     reasons = shapely.is_valid_reason(raw[invalid])
-    repaired = _multipolygons(
-        shapely.make_valid(raw[invalid], method="structure", keep_collapsed=False)
-    )
+    repaired = _multipolygons(_make_valid(raw[invalid]))
     fixed[invalid] = repaired
     rows: list[int] = invalid.tolist()
     for i, reason, geom in zip(rows, reasons.tolist(), repaired.tolist(), strict=True):
@@ -493,6 +491,23 @@ def _check_validity(
         if shapely.is_empty(geom):
             drafts[-1].message += "; nothing polygonal would remain"
     return fixed
+
+
+def _make_valid(geoms: np.ndarray) -> np.ndarray:
+    """``make_valid(method="structure")``, one geometry at a time when the batch fails
+    (a geometry the engine cannot repair becomes empty: "nothing polygonal would remain")."""
+    try:
+        return np.asarray(
+            shapely.make_valid(geoms, method="structure", keep_collapsed=False), dtype=object
+        )
+    except GEOSException:
+        out = np.empty(len(geoms), dtype=object)
+        for k, geom in enumerate(geoms.tolist()):
+            try:
+                out[k] = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+            except GEOSException:
+                out[k] = shapely.MultiPolygon()
+        return out
 
 
 def _change_areas(before: Any, after: Any, crs: pyproj.CRS) -> dict[str, Any]:

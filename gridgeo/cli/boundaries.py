@@ -93,6 +93,7 @@ def validate(
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
 ) -> None:
     """Validate a generation; exits 1 when the report has errors."""
+    planner.check_report_filters(severity, level or None)
     steps = None if quiet else _Steps()
     with session_scope() as session:
         report = planner.validate_generation(

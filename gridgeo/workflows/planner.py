@@ -18,11 +18,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.errors import GEOSException
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgeo.boundaries import ValidationReport, diff_generations, read_boundaries, validate_units
-from gridgeo.boundaries.report import triage
+from gridgeo.boundaries.report import Issue, triage
 from gridgeo.boundaries.validate import check_completeness
 from gridgeo.coding import recode_generation
 from gridgeo.errors import Conflict, InvalidInput, NotFound
@@ -300,7 +301,20 @@ def validate_generation(
     active = _active_other(session, generation)
     if active is not None:
         say(f"checking completeness against the active generation {active.label}")
-        report.issues[:0] = check_completeness(units, read_units(session, active.id), scope=scope)
+        try:
+            found = check_completeness(units, read_units(session, active.id), scope=scope)
+        except (GEOSException, ValueError) as exc:  # reported, never a 500
+            found = [
+                Issue(
+                    "error",
+                    "geometry_engine",
+                    [],
+                    "the completeness check against the active generation could not be "
+                    f"completed: {str(exc).splitlines()[0][:300] if str(exc) else exc!r}",
+                    details={"check": "completeness", "error": type(exc).__name__},
+                )
+            ]
+        report.issues[:0] = found
     stored = report.to_dict()
     stored["scope"] = list(scope) if scope else None
     stored["completeness_against"] = str(active.id) if active is not None else None
@@ -309,6 +323,17 @@ def validate_generation(
         generation.status = "validated" if report.ok else "draft"
     session.flush()
     return report
+
+
+def check_report_filters(severity: str | None, levels: list[str] | None) -> None:
+    """Raise :class:`InvalidInput` for an unknown severity or level filter."""
+    from gridgeo.boundaries.mapping import LEVELS
+
+    if severity is not None and severity not in ("error", "warning"):
+        raise InvalidInput(f"severity must be error or warning, not {severity!r}")
+    bad = sorted(set(levels or ()) - set(LEVELS))
+    if bad:
+        raise InvalidInput(f"unknown level(s) {', '.join(bad)}; levels are {', '.join(LEVELS)}")
 
 
 def report_view(
@@ -350,13 +375,7 @@ def report_view(
     InvalidInput
         Unknown severity or level.
     """
-    from gridgeo.boundaries.mapping import LEVELS
-
-    if severity is not None and severity not in ("error", "warning"):
-        raise InvalidInput(f"severity must be error or warning, not {severity!r}")
-    bad = sorted(set(levels or ()) - set(LEVELS))
-    if bad:
-        raise InvalidInput(f"unknown level(s) {', '.join(bad)}; levels are {', '.join(LEVELS)}")
+    check_report_filters(severity, levels)
     generation = get_generation(session, ref)
     report = generation.validation_report
     if report is None:

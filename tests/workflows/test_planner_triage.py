@@ -155,6 +155,9 @@ def test_stated_scope_limits_completeness(fresh_city_url: str, tmp_path: Path) -
     view = json.loads(result.stdout)
     assert not [i for i in view["issues"] if i["rule"] == "incomplete"]
     assert view["scope"] == others
+    result = cli(fresh_city_url, "boundaries", "validate", "rest", "--severity", "fatal")
+    assert result.returncode != 0 and "severity" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_import_lists_unused_columns(fresh_city_url: str, tmp_path: Path) -> None:

@@ -812,19 +812,24 @@ def _check_overlaps(ctx: _Context, drafts: list[_Draft]) -> set[int]:
     left, right = ctx.geo_tree.query(ctx.geo, predicate="intersects")
     keep = (left < right) & (levels[left] == levels[right]) & (kinds[left] == kinds[right])
     left, right = left[keep], right[keep]
-    interior = np.zeros(len(left), dtype=bool)
-    for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        hit = _guard(
-            ctx,
-            drafts,
-            "overlap",
-            (a, b),
-            shapely.relate_pattern,
-            ctx.geo[a],
-            ctx.geo[b],
-            "T********",
+    try:
+        interior = np.asarray(
+            shapely.relate_pattern(ctx.geo[left], ctx.geo[right], "T********"), dtype=bool
         )
-        interior[k] = bool(hit)
+    except GEOSException:  # one pair at a time, failures reported per pair
+        interior = np.zeros(len(left), dtype=bool)
+        for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+            hit = _guard(
+                ctx,
+                drafts,
+                "overlap",
+                (a, b),
+                shapely.relate_pattern,
+                ctx.geo[a],
+                ctx.geo[b],
+                "T********",
+            )
+            interior[k] = bool(hit)
     left, right = left[interior], right[interior]
     involved: set[int] = set()
     for a, b in zip(left.tolist(), right.tolist(), strict=True):

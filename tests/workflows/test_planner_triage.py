@@ -48,6 +48,7 @@ def test_edit_validates_over_http_and_changed_only_shows_the_two_new_warnings(
 ) -> None:
     token = planner_token(fresh_city_url)
     units, changed = edited_city(fresh_city_url)
+    units["备注"] = "moved 50 m"  # a column gridgeo does not use
     path = tmp_path / "edit.gpkg"
     units.to_file(path, driver="GPKG", engine="pyogrio")
     settings = Settings(database_url=fresh_city_url, index_refresh_seconds=3600)
@@ -60,6 +61,7 @@ def test_edit_validates_over_http_and_changed_only_shows_the_two_new_warnings(
                 files={"file": ("edit.gpkg", handle, "application/geopackage+sqlite3")},
             )
         assert response.status_code == 201, response.text
+        assert response.json()["unused_columns"] == ["备注"]
         # On main: 500 (GEOS TopologyException after the projection to metres).
         response = client.post("/v1/generations/edit/validate", headers=bearer(token))
         assert response.status_code == 200, response.text

@@ -241,11 +241,18 @@ def baseline_generation(session: Session, generation: Generation) -> Generation 
     """The generation a draft is compared with: the one it was made from, else the active one.
 
     A draft made from an edit (redraw) or a partial re-import records the
-    generation it came from in ``parent_id``.
+    generation it came from (``base_generation_id`` where the store has it, else
+    ``parent_id``).
     """
-    if generation.parent_id is not None and generation.parent_id != generation.id:
-        return get_generation(session, generation.parent_id)
+    base = _base_id(generation)
+    if base is not None and base != generation.id:
+        return get_generation(session, base)
     return _active_other(session, generation)
+
+
+def _base_id(generation: Generation) -> int | None:
+    base = getattr(generation, "base_generation_id", None) or generation.parent_id
+    return int(base) if base is not None else None
 
 
 def validate_generation(
@@ -382,7 +389,7 @@ def report_view(
         raise NotFound(f"generation {generation.label} has not been validated")
     baseline = baseline_generation(session, generation)
     if changed_only is None:
-        changed_only = generation.parent_id is not None and baseline is not None
+        changed_only = _base_id(generation) is not None and baseline is not None
     base_report: dict[str, Any] | None = None
     if baseline is not None:
         base_report = baseline.validation_report

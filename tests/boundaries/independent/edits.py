@@ -61,7 +61,7 @@ class Defect:
     geometry: BaseGeometry  # where it is, in the units' CRS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Edit:
     """An edited units table and what the edit did."""
 
@@ -71,6 +71,10 @@ class Edit:
     touched: tuple[str, ...] = ()  # codes whose geometry or attributes changed
     region: BaseGeometry | None = None  # where the change is (units' CRS)
     details: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        defects = [f"{d.kind} in {d.parent}" for d in self.defects]
+        return f"Edit({self.name!r}, touched={list(self.touched)[:6]}, details={self.details}, defects={defects})"
 
     @property
     def clean(self) -> bool:
@@ -405,10 +409,14 @@ def drop_grid(units: gpd.GeoDataFrame, choice: int) -> Edit:
 # --- strategies ----------------------------------------------------------------
 
 INDEX = st.integers(min_value=0, max_value=10**6)
+DISTANCES = st.one_of(
+    st.sampled_from((50.0, 120.0, 200.0, 8.0)), st.floats(min_value=1.0, max_value=200.0)
+)
+"""Boundary moves in metres: the issue's 50 m first, then anything in 1–200 m."""
 
 EDIT_KINDS: dict[str, Callable[[gpd.GeoDataFrame], st.SearchStrategy[Edit]]] = {
     "move_boundary": lambda u: st.builds(
-        move_boundary, st.just(u), INDEX, st.floats(min_value=1.0, max_value=200.0), st.booleans()
+        move_boundary, st.just(u), INDEX, DISTANCES, st.booleans()
     ),
     "split_grid": lambda u: st.builds(split_grid, st.just(u), INDEX, INDEX),
     "merge_grids": lambda u: st.builds(merge_grids, st.just(u), INDEX),

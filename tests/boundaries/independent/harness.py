@@ -185,7 +185,14 @@ def _find_level_table(body: Any) -> dict[str, dict[str, Any]] | None:
             if found is not None:
                 return found
     if isinstance(body, list) and body and all(isinstance(r, dict) for r in body):
-        if all("level" in r for r in body) and {r["level"] for r in body} & {"grid", "microgrid"}:
+        levels = [r.get("level") for r in body]
+        per_unit = any(k in r for r in body for k in ("code", "from_code", "to_code"))
+        if (
+            not per_unit
+            and None not in levels
+            and len(set(levels)) == len(levels)
+            and set(levels) & {"grid", "microgrid"}
+        ):
             return {str(r["level"]): r for r in body}
     return None
 

@@ -5,7 +5,9 @@ Rule ids (stable; clients and scripts rely on them):
 ============================  ========  ============================================
 rule                          severity  meaning
 ============================  ========  ============================================
-``invalid_geometry``          error     invalid polygon (warning once repaired)
+``invalid_geometry``          error     invalid polygon (warning once repaired, or
+                                        when repairing changes its area by less
+                                        than 0.1 m²)
 ``overlap``                   error     siblings overlap
 ``gap``                       error     part of the parent covered by no child
                                         (warning when the parent is not in the data)

@@ -239,6 +239,7 @@ def validate_units(
         for change in changes:
             change.update(_change_areas(raw[change["row"]], fixed[change["row"]], crs_local))
             drafts.append(_repair_issue(change))
+        _below_tolerance(drafts, raw, fixed, crs_local)
 
     ctx = _Context(
         frame=frame,
@@ -508,6 +509,33 @@ def _make_valid(geoms: np.ndarray) -> np.ndarray:
             except GEOSException:
                 out[k] = shapely.MultiPolygon()
         return out
+
+
+def _below_tolerance(
+    drafts: list[_Draft], raw: np.ndarray, fixed: np.ndarray, crs: pyproj.CRS
+) -> None:
+    """Invalid geometries whose repair changes their area by less than :data:`MIN_AREA_M2`
+    are warnings, not errors.
+
+    Such invalidity (a zero-width spike, a vertex a fraction of a millimetre
+    across an edge, typically left by a reprojection) changes no coverage; the
+    geometry is still listed so that ``repair=True`` can clean it.
+    """
+    for d in drafts:
+        if d.rule != "invalid_geometry" or d.severity != "error" or len(d.rows) != 1:
+            continue
+        i = d.rows[0]
+        if shapely.is_missing(raw[i]) or shapely.is_empty(raw[i]) or shapely.is_empty(fixed[i]):
+            continue
+        before, after = to_local_metric(np.array([raw[i], fixed[i]], dtype=object), crs)[0]
+        change = abs(float(shapely.area(after)) - abs(float(shapely.area(before))))
+        if change < MIN_AREA_M2:
+            d.severity = "warning"
+            d.message += (
+                f"; repairing it changes its area by only {change:.4f} m² (below the "
+                f"{MIN_AREA_M2:g} m² tolerance), so no coverage check is affected"
+            )
+            d.details["area_change_m2"] = round(change, 6)
 
 
 def _change_areas(before: Any, after: Any, crs: pyproj.CRS) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -109,3 +111,38 @@ def test_engine_failure_becomes_a_report_entry(
     assert all("simulated failure" in f.message and f.codes for f in failures)
     assert {c for f in failures for c in f.codes} <= set(part["code"])
     assert "geometry_engine" in report.to_text()
+
+
+def _thin_spike_edit() -> gpd.GeoDataFrame:
+    """A clean boundary move in the second district (EPSG:4548) that is valid there but
+    crosses itself below a millimetre once converted to EPSG:4490."""
+    from tests.boundaries.independent.district import cached_district
+    from tests.boundaries.independent.edits import move_boundary
+
+    units = move_boundary(cached_district().units, 0, 12.5, False).units
+    assert shapely.is_valid(units.geometry.values).all()
+    assert not shapely.is_valid(units.to_crs(4490).geometry.values).all()
+    return units
+
+
+def test_invalidity_below_the_tolerance_is_a_warning() -> None:
+    units = _thin_spike_edit().to_crs(4490)
+    report = validate_units(units, official=False)
+    invalid = report.by_rule("invalid_geometry")
+    assert invalid and all(i.severity == "warning" for i in invalid)
+    assert all(i.details["area_change_m2"] < 0.1 for i in invalid)
+    assert report.ok, report.to_text()
+
+
+def test_import_restores_validity_lost_in_the_conversion(tmp_path: Path) -> None:
+    from gridgeo.boundaries import read_boundaries
+
+    path = tmp_path / "edit.gpkg"
+    _thin_spike_edit().to_file(path, driver="GPKG", engine="pyogrio")
+    units = read_boundaries(path)
+    assert shapely.is_valid(units.geometry.values).all()
+    info = units.attrs["import"]
+    assert info["made_valid_after_conversion"]
+    assert any("made valid again" in note for note in info["notes"])
+    report = validate_units(units, official=False)
+    assert report.ok and not report.by_rule("invalid_geometry")

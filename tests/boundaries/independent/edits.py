@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from hypothesis import assume
+from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 from shapely.geometry.base import BaseGeometry
 
@@ -80,6 +81,19 @@ class Edit:
     def clean(self) -> bool:
         """True when the edit planted no defect."""
         return not self.defects
+
+
+class Rejected(ValueError):
+    """The drawn parameters do not give a valid edit (outside Hypothesis)."""
+
+
+def _require(condition: bool) -> None:
+    """``assume`` inside a Hypothesis test, else raise :class:`Rejected`."""
+    if condition:
+        return
+    if currently_in_test_context():
+        assume(False)
+    raise Rejected("no valid edit for these parameters")
 
 
 def _metres(units: gpd.GeoDataFrame) -> float:
@@ -242,10 +256,15 @@ def move_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: b
                 strip = piece
                 break
         d /= 2
-    assume(strip is not None)
+    _require(strip is not None)
     assert strip is not None
+    # In a projected CRS the new vertices go on the file's 1 mm grid (snap-rounded
+    # noding), as CAD/GIS tools in survey CRSs write them; in lon/lat they stay exact.
+    grid_size = 0.001 if units.crs is not None and units.crs.is_projected else None
+    if grid_size:
+        strip = shapely.set_precision(strip, grid_size)
     lines = [a.boundary, b.boundary, strip.boundary]
-    noded = shapely.union_all(lines)
+    noded = shapely.union_all(lines, grid_size=grid_size)
     faces = list(shapely.polygonize(list(getattr(noded, "geoms", [noded]))).geoms)
     a_faces, b_faces = [], []
     for f in faces:
@@ -257,7 +276,7 @@ def move_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: b
         elif b.covers(p):
             b_faces.append(f)
     new_a, new_b = _union(a_faces), _union(b_faces)
-    assume(_is_one_polygon(new_a) and _is_one_polygon(new_b))
+    _require(_is_one_polygon(new_a) and _is_one_polygon(new_b))
     out.loc[a_row, "geometry"] = _single(new_a)
     out.loc[b_row, "geometry"] = _single(new_b)
     share = strip.area / b.area
@@ -272,6 +291,9 @@ def move_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: b
     grid_a = str(units.loc[a_row, "parent_code"])
     grid_b = str(units.loc[b_row, "parent_code"])
     _rebuild_grids(out, [grid_a, grid_b])
+    changed = out[out["code"].isin([str(code[a_row]), str(code[b_row]), grid_a, grid_b])]
+    _require(bool(shapely.is_valid(changed.geometry.to_numpy()).all()))
+    _require(bool(shapely.is_valid(changed.to_crs(4490).geometry.to_numpy()).all()))
     return Edit(
         "move_boundary",
         out,
@@ -304,11 +326,11 @@ def split_grid(units: gpd.GeoDataFrame, grid: int, cut: int) -> Edit:
             if r not in order and any(shapely.intersection(geoms[r], geoms[o]).length > 0
                                       for o in order)
         ]
-        assume(grown)
+        _require(bool(grown))
         order.append(grown[0])
     k = 1 + cut % (len(rows) - 1)
     first, second = order[:k], order[k:]
-    assume(_is_one_polygon(_union(geoms.loc[second].tolist())))
+    _require(_is_one_polygon(_union(geoms.loc[second].tolist())))
     out = units.copy()
     community = str(units.loc[g_row, "parent_code"])
     new_code = _next_sequence(out["code"], community)
@@ -328,11 +350,11 @@ def split_grid(units: gpd.GeoDataFrame, grid: int, cut: int) -> Edit:
 def merge_grids(units: gpd.GeoDataFrame, pair: int) -> Edit:
     """Merge two adjacent sibling grids; the lower code stays."""
     cand = candidates(units)
-    assume(cand.grid_pairs)
+    _require(bool(cand.grid_pairs))
     i, j = cand.grid_pairs[pair % len(cand.grid_pairs)]
     keep, gone = sorted((i, j), key=lambda r: str(units.loc[r, "code"]))
     keep_code, gone_code = str(units.loc[keep, "code"]), str(units.loc[gone, "code"])
-    assume(_is_one_polygon(_union([units.geometry[keep], units.geometry[gone]])))
+    _require(_is_one_polygon(_union([units.geometry[keep], units.geometry[gone]])))
     out = units.copy()
     moved = cand.children.get(gone_code, [])
     out = _recode_children(out, moved, keep_code)
@@ -350,8 +372,8 @@ def move_microgrid(units: gpd.GeoDataFrame, choice: int) -> Edit:
     source = str(units.loc[m_row, "parent_code"])
     target = str(units.loc[target_row, "code"])
     rest = [r for r in cand.children[source] if r != m_row]
-    assume(_is_one_polygon(_union(units.geometry.loc[rest].tolist())))
-    assume(_is_one_polygon(_union([units.geometry[m_row], units.geometry[target_row]])))
+    _require(_is_one_polygon(_union(units.geometry.loc[rest].tolist())))
+    _require(_is_one_polygon(_union([units.geometry[m_row], units.geometry[target_row]])))
     out = units.copy()
     old_code = str(units.loc[m_row, "code"])
     out = _recode_children(out, [m_row], target)
@@ -374,7 +396,7 @@ def jitter(units: gpd.GeoDataFrame, seed: int, amplitude_m: float = 0.007) -> Ed
 
     out = units.copy()
     out["geometry"] = shapely.transform(units.geometry.to_numpy(), shift)
-    assume(bool(shapely.is_valid(out.geometry.to_numpy()).all()))
+    _require(bool(shapely.is_valid(out.geometry.to_numpy()).all()))
     return Edit("jitter", gpd.GeoDataFrame(out, crs=units.crs),
                 details={"amplitude_m": amplitude_m, "seed": seed})
 

@@ -144,13 +144,7 @@ def test_district_edit_diff_matches_oracle(
 @pytest.mark.parametrize("kind", KINDS)
 @ONE
 @given(data=st.data())
-def test_city_edit_validates_as_planted(city_bench: Bench, kind: str, data: st.DataObject) -> None:
-    _check(city_bench, data, kind, validate=True, diff=False)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", KINDS)
-@ONE
-@given(data=st.data())
-def test_city_edit_diff_matches_oracle(city_bench: Bench, kind: str, data: st.DataObject) -> None:
-    _check(city_bench, data, kind, validate=False, diff=True)
+def test_city_edit_validates_and_diffs_as_oracle(
+    city_bench: Bench, kind: str, data: st.DataObject
+) -> None:
+    _check(city_bench, data, kind, validate=True, diff=True)

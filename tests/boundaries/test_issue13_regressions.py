@@ -30,7 +30,7 @@ from gridgeo.store.generations import active_generation
 from gridgeo.store.users import add_user
 from gridgeo.workflows import planner
 from tests.boundaries.independent.district import write_district
-from tests.boundaries.independent.edits import Edit, Rejected, candidates, move_boundary
+from tests.boundaries.independent.edits import Edit, Rejected, candidates, move_grid_boundary
 from tests.boundaries.independent.harness import (
     events_total,
     export_units,
@@ -63,9 +63,9 @@ def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def boundary_moved_50m(units: gpd.GeoDataFrame) -> Edit:
     """The first pair of sibling grids whose shared boundary can move a full 50 m."""
-    for pair in range(len(candidates(units).micro_pairs)):
+    for pair in range(len(candidates(units).grid_pairs)):
         try:
-            edit = move_boundary(units, pair, 50.0, False)
+            edit = move_grid_boundary(units, pair, 50.0, False)
         except Rejected:
             continue
         if edit.details["distance_m"] == 50.0:

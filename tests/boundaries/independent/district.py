@@ -215,8 +215,18 @@ def build_district(seed: int = SEED) -> District:
     micro_per_grid = MICROGRIDS / GRIDS
     totals: dict[str, dict[str, int]] = {}
 
-    def add(code: str, parent: str | None, level: str, kind: str, name: str, geom: BaseGeometry,
-            hh: int, pop: int, full: int, part: int) -> None:
+    def add(
+        code: str,
+        parent: str | None,
+        level: str,
+        kind: str,
+        name: str,
+        geom: BaseGeometry,
+        hh: int,
+        pop: int,
+        full: int,
+        part: int,
+    ) -> None:
         rows.append(
             {
                 "code": code,
@@ -245,8 +255,9 @@ def build_district(seed: int = SEED) -> District:
         official = community_lists[s_code][:COMMUNITIES_PER_STREET]
         comms = _grow(street_faces, COMMUNITIES_PER_STREET, graph, areas, centres, rng)
         comms = [comms[i] for i in _reading_order([union(c) for c in comms])]
-        pending.append((s_code, DISTRICT_CODE, "street", "base", street_names[s_code],
-                        union(street_faces)))
+        pending.append(
+            (s_code, DISTRICT_CODE, "street", "base", street_names[s_code], union(street_faces))
+        )
         for c_pos, comm_faces in enumerate(comms):
             c_code, c_name = official[c_pos]
             n_grids = int(round(grids_per_community * (community_index + 1))) - int(
@@ -259,8 +270,16 @@ def build_district(seed: int = SEED) -> District:
             for g_pos, grid_faces in enumerate(grids, start=1):
                 g_code = f"{c_code}{g_pos:03d}"
                 g_name = f"{c_name}第{g_pos}网格"
-                n_micro = max(1, int(round(micro_per_grid * len(grid_faces) / max(
-                    1, len(comm_faces) / max(1, n_grids)))))
+                n_micro = max(
+                    1,
+                    int(
+                        round(
+                            micro_per_grid
+                            * len(grid_faces)
+                            / max(1, len(comm_faces) / max(1, n_grids))
+                        )
+                    ),
+                )
                 n_micro = min(max(2, n_micro), len(grid_faces), 6)
                 micros = _grow(grid_faces, n_micro, graph, areas, centres, rng)
                 micros = [micros[i] for i in _reading_order([union(m) for m in micros], 200.0)]
@@ -271,11 +290,31 @@ def build_district(seed: int = SEED) -> District:
                     for f in micro_faces:
                         face_owner[f] = m_code
                     pop = int(round(hh * rng.uniform(2.3, 2.9)))
-                    add(m_code, g_code, "microgrid", "base", f"{g_name}{m_pos}小组",
-                        union(micro_faces), hh, pop, 0, 1)
+                    add(
+                        m_code,
+                        g_code,
+                        "microgrid",
+                        "base",
+                        f"{g_name}{m_pos}小组",
+                        union(micro_faces),
+                        hh,
+                        pop,
+                        0,
+                        1,
+                    )
                 acc = totals[g_code]
-                add(g_code, c_code, "grid", "base", g_name, union(grid_faces),
-                    acc["hh"], acc["pop"], 1, acc["part"])
+                add(
+                    g_code,
+                    c_code,
+                    "grid",
+                    "base",
+                    g_name,
+                    union(grid_faces),
+                    acc["hh"],
+                    acc["pop"],
+                    1,
+                    acc["part"],
+                )
     # Special grids: a campus and a hospital, each inside one community.
     communities = [p for p in pending if p[2] == "community"]
     for number, (label, c_pos) in enumerate((("学院校区", 1), ("人民医院", 6)), start=801):
@@ -286,15 +325,34 @@ def build_district(seed: int = SEED) -> District:
         if special.geom_type != "Polygon":
             special = max(special.geoms, key=lambda p: p.area)
         hh = int(rng.integers(20, 80))
-        add(f"{c_code}{number}", c_code, "grid", "special", f"{c_name}{label}专属网格", special,
-            hh, int(hh * 2.5), 1, 0)
+        add(
+            f"{c_code}{number}",
+            c_code,
+            "grid",
+            "special",
+            f"{c_name}{label}专属网格",
+            special,
+            hh,
+            int(hh * 2.5),
+            1,
+            0,
+        )
     for code, parent, level, kind, name, geom in reversed(pending):  # communities before streets
         acc = totals.get(code, {"hh": 0, "pop": 0, "full": 0, "part": 0})
-        add(code, parent, level, kind, name, geom, acc["hh"], acc["pop"], acc["full"],
-            acc["part"])
+        add(code, parent, level, kind, name, geom, acc["hh"], acc["pop"], acc["full"], acc["part"])
     acc = totals[DISTRICT_CODE]
-    add(DISTRICT_CODE, None, "district", "base", DISTRICT_NAME, union(all_faces),
-        acc["hh"], acc["pop"], acc["full"], acc["part"])
+    add(
+        DISTRICT_CODE,
+        None,
+        "district",
+        "base",
+        DISTRICT_NAME,
+        union(all_faces),
+        acc["hh"],
+        acc["pop"],
+        acc["full"],
+        acc["part"],
+    )
     units = gpd.GeoDataFrame(rows, geometry="geometry", crs=GK_EPSG)
     units = units.assign(_n=units["code"].str.len()).sort_values(["_n", "code"])
     units = units.reset_index(drop=True)[[*COLUMNS, "geometry"]]

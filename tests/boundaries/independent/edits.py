@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from hypothesis import assume
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from shapely.geometry.base import BaseGeometry
 
 DEGREE_M = 111_320.0  # metres per degree of latitude (approximation for edit sizes)
@@ -75,7 +75,8 @@ class Edit:
 
     def __repr__(self) -> str:
         defects = [f"{d.kind} in {d.parent}" for d in self.defects]
-        return f"Edit({self.name!r}, touched={list(self.touched)[:6]}, details={self.details}, defects={defects})"
+        touched = list(self.touched)[:6]
+        return f"Edit({self.name!r}, {touched=}, details={self.details}, {defects=})"
 
     @property
     def clean(self) -> bool:
@@ -149,8 +150,8 @@ def candidates(units: gpd.GeoDataFrame) -> Candidates:
     micro = np.flatnonzero((level == "microgrid") & (kind == "base"))
     grids = np.flatnonzero((level == "grid") & (kind == "base"))
     children: dict[str, list[int]] = {}
-    for i in micro:
-        children.setdefault(str(parent[i]), []).append(int(i))
+    for row in micro.tolist():
+        children.setdefault(str(parent[row]), []).append(int(row))
 
     def pairs(rows: np.ndarray) -> list[tuple[int, int]]:
         tree = shapely.STRtree(geoms[rows])
@@ -162,14 +163,14 @@ def candidates(units: gpd.GeoDataFrame) -> Candidates:
         return out
 
     grid_parent = {str(code[g]): str(parent[g]) for g in grids}
-    micro_pairs = []
+    micro_pairs: list[tuple[int, int]] = []
     for i, j in pairs(micro):
         gi, gj = str(parent[i]), str(parent[j])
         if gi != gj and gi in grid_parent and grid_parent.get(gj) == grid_parent[gi]:
             micro_pairs.append((i, j))
     grid_pairs = [(i, j) for i, j in pairs(grids) if parent[i] == parent[j]]
     split_grids = [int(g) for g in grids if len(children.get(str(code[g]), [])) >= 2]
-    micro_moves = []
+    micro_moves: list[tuple[int, int]] = []
     for i, j in micro_pairs:
         for m, other in ((i, j), (j, i)):
             if len(children[str(parent[m])]) >= 2:
@@ -193,9 +194,9 @@ def candidates(units: gpd.GeoDataFrame) -> Candidates:
 def _next_sequence(codes: pd.Series, prefix: str, upper: int = 799) -> str:
     """The next sequence after the highest one in use under ``prefix`` (base range)."""
     used = {
-        int(c[len(prefix):])
+        int(c[len(prefix) :])
         for c in codes
-        if c.startswith(prefix) and len(c) == len(prefix) + 3 and int(c[len(prefix):]) <= upper
+        if c.startswith(prefix) and len(c) == len(prefix) + 3 and int(c[len(prefix) :]) <= upper
     }
     top = max(used | {0})
     if top < upper:
@@ -206,9 +207,7 @@ def _next_sequence(codes: pd.Series, prefix: str, upper: int = 799) -> str:
     return f"{prefix}{free[0]:03d}"
 
 
-def _recode_children(
-    units: gpd.GeoDataFrame, rows: list[int], new_parent: str
-) -> gpd.GeoDataFrame:
+def _recode_children(units: gpd.GeoDataFrame, rows: list[int], new_parent: str) -> gpd.GeoDataFrame:
     """Give micro-grid ``rows`` fresh codes under ``new_parent``."""
     codes = units["code"]
     for r in rows:
@@ -250,8 +249,10 @@ def move_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: b
         if parts:
             piece = max(parts, key=lambda p: p.area)
             rest = shapely.difference(b, piece)
-            if piece.area > (0.25 * unit) ** 2 and _is_one_polygon(rest) and (
-                rest.area > 0.25 * b.area
+            if (
+                piece.area > (0.25 * unit) ** 2
+                and _is_one_polygon(rest)
+                and (rest.area > 0.25 * b.area)
             ):
                 strip = piece
                 break
@@ -269,9 +270,7 @@ def move_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: b
     a_faces, b_faces = [], []
     for f in faces:
         p = f.point_on_surface()
-        if strip.covers(p):
-            a_faces.append(f)
-        elif a.covers(p):
+        if strip.covers(p) or a.covers(p):
             a_faces.append(f)
         elif b.covers(p):
             b_faces.append(f)
@@ -303,6 +302,152 @@ def move_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: b
     )
 
 
+def move_grid_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: bool) -> Edit:
+    """Move the shared boundary of two sibling grids by ``distance_m``, the way a GIS does it.
+
+    A strip of grid *B* along its edge with grid *A* goes to *A* with separate
+    overlay operations (``A ∪ strip``, ``B − strip``, each micro-grid of *B*
+    minus the strip, the micro-grid of *A* along the edge plus the strip), as a
+    planner's desktop GIS would compute them: every polygon valid, shared
+    edges equal up to floating-point rounding, and the strip may end on *B*'s
+    other neighbours (T-junctions there). The issue's "routine edit".
+    """
+    cand = candidates(units)
+    _require(bool(cand.grid_pairs))
+    i, j = cand.grid_pairs[pair % len(cand.grid_pairs)]
+    a_row, b_row = (j, i) if flip else (i, j)
+    a_code, b_code = str(units.loc[a_row, "code"]), str(units.loc[b_row, "code"])
+    geoms = units.geometry
+    big_a, big_b = geoms[a_row], geoms[b_row]
+    unit = _metres(units)
+    edge = shapely.line_merge(shapely.intersection(big_a, big_b))
+    edge = shapely.union_all([g for g in getattr(edge, "geoms", [edge]) if g.length > 0])
+    a_micro = cand.children.get(a_code, [])
+    b_micro = cand.children.get(b_code, [])
+    _require(bool(a_micro) and bool(b_micro))
+    d = distance_m
+    out = None
+    while d >= 0.5 and out is None:
+        raw = shapely.intersection(big_b, shapely.buffer(edge, d * unit, cap_style="flat"))
+        parts = [p for p in getattr(raw, "geoms", [raw]) if p.geom_type == "Polygon"]
+        parts = [p for p in parts if shapely.intersection(p.boundary, edge).length > 0]
+        d_used = d
+        d /= 2
+        if not parts:
+            continue
+        strip = max(parts, key=lambda p: p.area)
+        new_b = shapely.difference(big_b, strip)
+        if not _is_one_polygon(new_b) or new_b.area < 0.25 * big_b.area:
+            continue
+        target = max(a_micro, key=lambda r: shapely.intersection(geoms[r], strip).length)
+        candidate = units.copy()
+        candidate.loc[a_row, "geometry"] = _single(shapely.union(big_a, strip))
+        candidate.loc[b_row, "geometry"] = _single(new_b)
+        candidate.loc[target, "geometry"] = _single(shapely.union(geoms[target], strip))
+        lost_hh = 0
+        ok = True
+        for r in b_micro:
+            rest = shapely.difference(geoms[r], strip)
+            if not _is_one_polygon(rest):
+                ok = False
+                break
+            candidate.loc[r, "geometry"] = _single(rest)
+            share = 1.0 - rest.area / geoms[r].area
+            hh = units.loc[r, "households"]
+            if pd.notna(hh) and share > 0:
+                moved = int(round(float(hh) * share))
+                candidate.loc[r, "households"] = int(hh) - moved
+                lost_hh += moved
+        if not ok:
+            continue
+        for row, delta in ((target, lost_hh), (a_row, lost_hh), (b_row, -lost_hh)):
+            value = candidate.loc[row, "households"]
+            candidate.loc[row, "households"] = (int(value) if pd.notna(value) else 0) + delta
+        touched_rows = [a_row, b_row, target, *b_micro]
+        changed = candidate.loc[touched_rows]
+        if not shapely.is_valid(changed.to_crs(4490).geometry.to_numpy()).all():
+            continue
+        if not all(_is_one_polygon(g) for g in changed.geometry):
+            continue
+        out = candidate
+        region = strip
+        details = {"distance_m": d_used, "grids": (a_code, b_code)}
+    _require(out is not None)
+    assert out is not None
+    touched = tuple(str(units.loc[r, "code"]) for r in [a_row, b_row, *a_micro, *b_micro])
+    return Edit("move_grid_boundary", out, touched=touched, region=region, details=details)
+
+
+def drag_boundary(units: gpd.GeoDataFrame, pair: int, distance_m: float, flip: bool) -> Edit:
+    """Drag the interior vertices of two sibling grids' shared boundary by ``distance_m``.
+
+    The planner selects the shared boundary and moves it sideways: every vertex
+    strictly inside the shared path moves by the same vector (perpendicular to
+    the path's chord), in every unit that has that vertex (both grids and their
+    micro-grids), so shared vertices stay shared. Attributes are left as they
+    were. Rejected unless every changed polygon stays valid in its CRS and in
+    EPSG:4490 and the grids' micro-grids still form a valid coverage.
+    """
+    cand = candidates(units)
+    _require(bool(cand.grid_pairs))
+    i, j = cand.grid_pairs[pair % len(cand.grid_pairs)]
+    a_row, b_row = (j, i) if flip else (i, j)
+    a_code, b_code = str(units.loc[a_row, "code"]), str(units.loc[b_row, "code"])
+    geoms = units.geometry
+    edge = shapely.line_merge(shapely.intersection(geoms[a_row], geoms[b_row]))
+    _require(edge.geom_type == "LineString")
+    xy = shapely.get_coordinates(edge)
+    _require(len(xy) >= 3)
+    inner = {tuple(p) for p in xy[1:-1].tolist()}
+    chord = xy[-1] - xy[0]
+    normal = np.array([-chord[1], chord[0]]) / max(float(np.hypot(*chord)), 1e-12)
+    if units.crs is not None and units.crs.is_geographic:
+        normal = normal / np.array([np.cos(np.radians(xy[:, 1].mean())), 1.0])
+        normal = normal / float(np.hypot(*normal))
+    rows = [a_row, b_row, *cand.children.get(a_code, []), *cand.children.get(b_code, [])]
+    d = distance_m
+    while d >= 0.5:
+        vector = normal * d * _metres(units)
+
+        def move(coords: np.ndarray, vector: np.ndarray = vector) -> np.ndarray:
+            out = coords.copy()
+            hit = np.array([tuple(c) in inner for c in coords.tolist()], dtype=bool)
+            out[hit] += vector
+            return out
+
+        moved = shapely.transform(geoms.loc[rows].to_numpy(), move)
+        candidate = units.copy()
+        candidate.loc[rows, "geometry"] = moved
+        changed = candidate.loc[rows]
+        ok = bool(shapely.is_valid(moved).all()) and bool(
+            shapely.is_valid(changed.to_crs(4490).geometry.to_numpy()).all()
+        )
+        if ok:
+            for g in (a_code, b_code):
+                kids = candidate[candidate["parent_code"] == g].geometry.to_numpy()
+                ok = ok and bool(shapely.coverage_is_valid(kids))
+            ok = ok and bool(
+                shapely.coverage_is_valid(
+                    candidate[candidate["parent_code"] == units.loc[a_row, "parent_code"]]
+                    .loc[lambda f: f["kind"] == "base"]
+                    .geometry.to_numpy()
+                )
+            )
+        if ok:
+            touched = tuple(str(units.loc[r, "code"]) for r in rows)
+            region = shapely.convex_hull(shapely.union(edge, shapely.transform(edge, move)))
+            return Edit(
+                "drag_boundary",
+                candidate,
+                touched=touched,
+                region=region,
+                details={"distance_m": d, "grids": (a_code, b_code)},
+            )
+        d /= 2
+    _require(False)
+    raise AssertionError("unreachable")
+
+
 def _rebuild_grids(out: gpd.GeoDataFrame, grid_codes: list[str]) -> None:
     """Grid geometry = coverage union of its micro-grids; households etc. = their sums."""
     for g in grid_codes:
@@ -322,14 +467,15 @@ def split_grid(units: gpd.GeoDataFrame, grid: int, cut: int) -> Edit:
     order = [rows[0]]  # breadth-first along shared edges
     while len(order) < len(rows):
         grown = [
-            r for r in rows
-            if r not in order and any(shapely.intersection(geoms[r], geoms[o]).length > 0
-                                      for o in order)
+            r
+            for r in rows
+            if r not in order
+            and any(shapely.intersection(geoms[r], geoms[o]).length > 0 for o in order)
         ]
         _require(bool(grown))
         order.append(grown[0])
     k = 1 + cut % (len(rows) - 1)
-    first, second = order[:k], order[k:]
+    second = order[k:]
     _require(_is_one_polygon(_union(geoms.loc[second].tolist())))
     out = units.copy()
     community = str(units.loc[g_row, "parent_code"])
@@ -343,8 +489,13 @@ def split_grid(units: gpd.GeoDataFrame, grid: int, cut: int) -> Edit:
     _rebuild_grids(out, [g_code, new_code])
     region = _union(geoms.loc[second].tolist())
     touched = (g_code, new_code, *[str(units.loc[r, "code"]) for r in second])
-    return Edit("split_grid", gpd.GeoDataFrame(out, crs=units.crs), touched=touched,
-                region=region, details={"grid": g_code, "moved_micro": len(second)})
+    return Edit(
+        "split_grid",
+        gpd.GeoDataFrame(out, crs=units.crs),
+        touched=touched,
+        region=region,
+        details={"grid": g_code, "moved_micro": len(second)},
+    )
 
 
 def merge_grids(units: gpd.GeoDataFrame, pair: int) -> Edit:
@@ -361,8 +512,13 @@ def merge_grids(units: gpd.GeoDataFrame, pair: int) -> Edit:
     out = out.drop(index=gone).reset_index(drop=True)
     _rebuild_grids(out, [keep_code])
     touched = (keep_code, gone_code, *[str(units.loc[r, "code"]) for r in moved])
-    return Edit("merge_grids", out, touched=touched, region=units.geometry[gone],
-                details={"kept": keep_code, "merged": gone_code})
+    return Edit(
+        "merge_grids",
+        out,
+        touched=touched,
+        region=units.geometry[gone],
+        details={"kept": keep_code, "merged": gone_code},
+    )
 
 
 def move_microgrid(units: gpd.GeoDataFrame, choice: int) -> Edit:
@@ -378,9 +534,13 @@ def move_microgrid(units: gpd.GeoDataFrame, choice: int) -> Edit:
     old_code = str(units.loc[m_row, "code"])
     out = _recode_children(out, [m_row], target)
     _rebuild_grids(out, [source, target])
-    return Edit("move_microgrid", out, touched=(old_code, str(out.loc[m_row, "code"]),
-                                                 source, target),
-                region=units.geometry[m_row], details={"from": source, "to": target})
+    return Edit(
+        "move_microgrid",
+        out,
+        touched=(old_code, str(out.loc[m_row, "code"]), source, target),
+        region=units.geometry[m_row],
+        details={"from": source, "to": target},
+    )
 
 
 def jitter(units: gpd.GeoDataFrame, seed: int, amplitude_m: float = 0.007) -> Edit:
@@ -397,8 +557,11 @@ def jitter(units: gpd.GeoDataFrame, seed: int, amplitude_m: float = 0.007) -> Ed
     out = units.copy()
     out["geometry"] = shapely.transform(units.geometry.to_numpy(), shift)
     _require(bool(shapely.is_valid(out.geometry.to_numpy()).all()))
-    return Edit("jitter", gpd.GeoDataFrame(out, crs=units.crs),
-                details={"amplitude_m": amplitude_m, "seed": seed})
+    return Edit(
+        "jitter",
+        gpd.GeoDataFrame(out, crs=units.crs),
+        details={"amplitude_m": amplitude_m, "seed": seed},
+    )
 
 
 # --- planted defects -----------------------------------------------------------
@@ -440,6 +603,12 @@ EDIT_KINDS: dict[str, Callable[[gpd.GeoDataFrame], st.SearchStrategy[Edit]]] = {
     "move_boundary": lambda u: st.builds(
         move_boundary, st.just(u), INDEX, DISTANCES, st.booleans()
     ),
+    "move_grid_boundary": lambda u: st.builds(
+        move_grid_boundary, st.just(u), INDEX, DISTANCES, st.booleans()
+    ),
+    "drag_boundary": lambda u: st.builds(
+        drag_boundary, st.just(u), INDEX, DISTANCES, st.booleans()
+    ),
     "split_grid": lambda u: st.builds(split_grid, st.just(u), INDEX, INDEX),
     "merge_grids": lambda u: st.builds(merge_grids, st.just(u), INDEX),
     "move_microgrid": lambda u: st.builds(move_microgrid, st.just(u), INDEX),
@@ -449,7 +618,15 @@ EDIT_KINDS: dict[str, Callable[[gpd.GeoDataFrame], st.SearchStrategy[Edit]]] = {
 }
 """Strategy factory of each edit kind."""
 
-CLEAN_KINDS = ("move_boundary", "split_grid", "merge_grids", "move_microgrid", "jitter")
+CLEAN_KINDS = (
+    "move_boundary",
+    "move_grid_boundary",
+    "drag_boundary",
+    "split_grid",
+    "merge_grids",
+    "move_microgrid",
+    "jitter",
+)
 DEFECT_KINDS = ("drop_microgrid", "drop_grid")
 
 

@@ -89,8 +89,9 @@ def event_points(
     points.append(np.column_stack([rng.uniform(minx, maxx, 150), rng.uniform(miny, maxy, 150)]))
     if edit.region is not None:
         region = gpd.GeoSeries([edit.region], crs=edit_crs_units.crs).to_crs(4490).iloc[0]
-        x0, y0, x1, y1 = region.buffer(0.5 * max(region.bounds[2] - region.bounds[0],
-                                                 region.bounds[3] - region.bounds[1])).bounds
+        x0, y0, x1, y1 = region.buffer(
+            0.5 * max(region.bounds[2] - region.bounds[0], region.bounds[3] - region.bounds[1])
+        ).bounds
         points.append(np.column_stack([rng.uniform(x0, x1, 150), rng.uniform(y0, y1, 150)]))
     touched = baseline[baseline["code"].isin(edit.touched)]
     if len(touched):
@@ -125,7 +126,9 @@ def insert_event_points(
 # --- validation ------------------------------------------------------------------
 
 
-def validation_problems(report: dict[str, Any], edit: Edit, edit_units: gpd.GeoDataFrame) -> list[str]:
+def validation_problems(
+    report: dict[str, Any], edit: Edit, edit_units: gpd.GeoDataFrame
+) -> list[str]:
     """Differences between a validation report and the defects the edit planted."""
     errors = [i for i in report.get("issues", []) if i.get("severity") == "error"]
     if edit.clean:
@@ -199,8 +202,10 @@ def _find_level_table(body: Any) -> dict[str, dict[str, Any]] | None:
 
 def _figure(figures: dict[str, Any], pattern: str) -> float | None:
     for key, value in figures.items():
-        if re.search(pattern, key) and isinstance(value, int | float) and not isinstance(
-            value, bool
+        if (
+            re.search(pattern, key)
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
         ):
             return float(value)
     for key, value in figures.items():

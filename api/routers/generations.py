@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from api.deps import get_session, get_settings, require_role
-from gridgeo.errors import InvalidInput, NotFound, PayloadTooLarge
+from gridgeo.errors import InvalidInput, PayloadTooLarge
 from gridgeo.settings import Settings
 from gridgeo.store.generations import create_generation, get_generation, list_generations
 from gridgeo.store.models import Generation
@@ -127,28 +127,53 @@ class ValidateRequest(BaseModel):
     """Body of ``POST /v1/generations/{ref}/validate``."""
 
     repair: bool = False
+    scope: list[str] | None = Field(
+        None, description="Codes the generation is stated to cover (completeness scope)."
+    )
+
+
+_CHANGED_ONLY = Query(
+    None,
+    description="Only findings absent from the baseline generation's report (default: on "
+    "for a draft made from an edit or a partial re-import).",
+)
+_SEVERITY = Query(None, description="Only findings of this severity.")
+_LEVEL = Query(None, description="Only findings naming units of this level (repeatable).")
+Level = Literal["district", "street", "community", "grid", "microgrid"]
 
 
 @router.post("/generations/{ref}/validate")
 def validate_generation(
     ref: str,
     body: ValidateRequest | None = None,
+    changed_only: bool | None = _CHANGED_ONLY,
+    severity: Literal["error", "warning"] | None = _SEVERITY,
+    level: list[Level] | None = _LEVEL,
     principal: Principal = Depends(require_role("planner")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    """Validate a generation and store the report (planner)."""
-    report = planner.validate_generation(session, ref, repair=bool(body and body.repair))
-    result: dict[str, Any] = report.to_dict()
-    return result
+    """Validate a generation, store the report and return it triaged (planner)."""
+    report = planner.validate_generation(
+        session, ref, repair=bool(body and body.repair), scope=body.scope if body else None
+    )
+    view = planner.report_view(
+        session, ref, changed_only=changed_only, severity=severity, levels=list(level or [])
+    )
+    return {**report.to_dict(), **view}
 
 
 @router.get("/generations/{ref}/report")
-def get_report(ref: str, session: Session = Depends(get_session)) -> dict[str, Any]:
-    """The stored validation report of a generation."""
-    generation = get_generation(session, ref)
-    if generation.validation_report is None:
-        raise NotFound(f"generation {generation.label} has not been validated")
-    return generation.validation_report
+def get_report(
+    ref: str,
+    changed_only: bool | None = _CHANGED_ONLY,
+    severity: Literal["error", "warning"] | None = _SEVERITY,
+    level: list[Level] | None = _LEVEL,
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """The stored validation report of a generation, grouped by kind and filtered."""
+    return planner.report_view(
+        session, ref, changed_only=changed_only, severity=severity, levels=list(level or [])
+    )
 
 
 class PublishRequest(BaseModel):

@@ -70,6 +70,7 @@ import shapely
 
 from gridgeo import STORAGE_EPSG
 from gridgeo.boundaries.mapping import find_columns, map_attributes
+from gridgeo.boundaries.validate import polygon_parts
 from gridgeo.crs import normalize_crs_name, transform_geometries
 from gridgeo.errors import CRSMismatch, InvalidInput
 
@@ -232,9 +233,12 @@ def _read_path(
     if len(raw) == 0:
         raise InvalidInput(f"{name}: no features")
     columns = [c for c in raw.columns if c != raw.geometry.name]
-    info["columns"] = find_columns(columns, mapping)[0]
     units, mapping_notes = map_attributes(raw, mapping)
+    info["columns"] = dict(units.attrs.get("columns") or find_columns(columns, mapping)[0])
+    info["unused_columns"] = list(units.attrs.get("unused_columns", []))
     notes.extend(mapping_notes)
+    if info["unused_columns"]:
+        notes.append("columns not used: " + ", ".join(info["unused_columns"]))
     geoms = to_multipolygons(units.geometry.values, name, units["code"].tolist())
     geoms, crs_info = _to_storage_crs(geoms, raw.crs, crs, name, notes)
     info.update(crs_info)
@@ -626,6 +630,39 @@ def _declared(crs: str) -> tuple[str | None, pyproj.CRS]:
         ) from None
 
 
+def _restore_validity(
+    before: np.ndarray, after: np.ndarray, label: str, notes: list[str], info: dict[str, Any]
+) -> np.ndarray:
+    """Polygons valid in the file's CRS that the conversion made invalid are made valid again.
+
+    A reprojection moves vertices by different amounts, so a very thin part
+    (or a vertex a fraction of a millimetre from an edge) can cross itself in
+    EPSG:4490 although the drawing was valid. Only those polygons are repaired
+    (``make_valid(method="structure")``); invalid input stays as it is, for
+    validation to report.
+    """
+    if before is after or not len(after):
+        return after
+    broken = np.asarray(shapely.is_valid(before) & ~shapely.is_valid(after), dtype=bool)
+    if not broken.any():
+        return after
+    out = after.copy()
+    fixed = shapely.make_valid(after[broken], method="structure", keep_collapsed=False)
+    parts, owner = polygon_parts(fixed)
+    rebuilt = np.array([shapely.MultiPolygon() for _ in range(len(fixed))], dtype=object)
+    if len(parts):
+        order = np.argsort(owner, kind="stable")
+        shapely.multipolygons(parts[order], indices=owner[order], out=rebuilt)
+    out[broken] = rebuilt
+    count = int(broken.sum())
+    notes.append(
+        f"{count} polygon(s) valid in {label} became invalid in the conversion to EPSG:4490 "
+        "(sub-millimetre self-intersections) and were made valid again"
+    )
+    info["made_valid_after_conversion"] = np.flatnonzero(broken).tolist()
+    return out
+
+
 def _to_storage_crs(
     geoms: np.ndarray,
     file_crs: pyproj.CRS | None,
@@ -710,6 +747,7 @@ def _to_storage_crs(
                     f"the data lie at ({cx:.3f}, {cy:.3f}), outside the area of use of "
                     f"{label} ({area.name}); check the CRS"
                 )
+    out = _restore_validity(geoms, out, label, notes, info)
     final = shapely.total_bounds(out)
     x0, y0, x1, y1 = _CHINA_BOX
     if final[2] < x0 or final[0] > x1 or final[3] < y0 or final[1] > y1:

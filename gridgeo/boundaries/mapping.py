@@ -111,7 +111,15 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "上级代码",
         "父级编码",
         "所属社区编码",
+        "所属社区代码",
         "所属网格编码",
+        "所属网格代码",
+        "上级网格编码",
+        "社区编码",
+        "社区代码",
+        "所属社区",
+        "所属网格",
+        "上级",
     ),
     "name": (
         "name",
@@ -126,7 +134,21 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "微网格名称",
     ),
     "level": ("level", "jb", "cj", "级别", "层级", "网格级别", "网格层级"),
-    "kind": ("kind", "grid_type", "gridtype", "wglx", "网格类型", "网格类别", "类别"),
+    "kind": (
+        "kind",
+        "grid_type",
+        "gridtype",
+        "grid_kind",
+        "type",
+        "wglx",
+        "wglb",
+        "lx",
+        "网格类型",
+        "网格类别",
+        "网格性质",
+        "类型",
+        "类别",
+    ),
     "population": (
         "population",
         "pop",
@@ -138,7 +160,17 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "实有人口",
         "户籍人口",
     ),
-    "households": ("households", "household", "hh", "hs", "户数", "住户数", "总户数", "实有户数"),
+    "households": (
+        "households",
+        "household",
+        "hh",
+        "hs",
+        "户数",
+        "住户数",
+        "总户数",
+        "实有户数",
+        "户籍户数",
+    ),
     "full_time_workers": (
         "full_time_workers",
         "fulltime_workers",
@@ -146,6 +178,8 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "zzwgy",
         "专职网格员",
         "专职网格员数",
+        "专职网格员人数",
+        "专职人数",
     ),
     "part_time_workers": (
         "part_time_workers",
@@ -154,6 +188,8 @@ ALIASES: Final[dict[str, tuple[str, ...]]] = {
         "jzwgy",
         "兼职网格员",
         "兼职网格员数",
+        "兼职网格员人数",
+        "兼职人数",
     ),
 }
 """Column names recognised for each target, in order of preference."""
@@ -398,6 +434,24 @@ def _words(values: pd.Series, table: Mapping[str, tuple[str, ...]], column: str)
     return pd.Series(out, index=values.index, dtype=object)
 
 
+def _all_words(values: pd.Series, table: Mapping[str, tuple[str, ...]]) -> bool:
+    """True when every non-empty value is one of the words of ``table``."""
+    lookup = {_key(w) for words in table.values() for w in words}
+    present = [v for v in values.dropna().tolist() if str(v).strip()]
+    return bool(present) and all(_key(str(v)) in lookup for v in present)
+
+
+def _holds_codes(values: pd.Series) -> bool:
+    """True when the non-empty values are digit codes (numbers or digit strings)."""
+    for value in values.dropna().tolist()[:1000]:
+        if isinstance(value, int | np.integer | float | np.floating):
+            continue
+        text = str(value).strip()
+        if text and not (text.isdigit() or (text.endswith(".0") and text[:-2].isdigit())):
+            return False
+    return True
+
+
 def _ints(values: pd.Series, column: str) -> pd.Series:
     raw = values.copy()
     if raw.dtype == object or pd.api.types.is_string_dtype(raw):
@@ -467,6 +521,15 @@ def map_attributes(
     out = pd.DataFrame(index=index)
     codes = normalize_codes(frame[chosen["code"]], chosen["code"])
     out["code"] = codes
+    if (
+        "kind" in chosen
+        and "level" not in chosen
+        and (mapping is None or "kind" not in mapping)
+        and not _all_words(frame[chosen["kind"]], _KIND_WORDS)
+        and _all_words(frame[chosen["kind"]], _LEVEL_WORDS)
+    ):
+        notes.append(f"column {chosen['kind']!r} holds levels (社区, 网格 …): read as level")
+        chosen["level"] = chosen.pop("kind")
     if "level" in chosen:
         level = _words(frame[chosen["level"]], _LEVEL_WORDS, chosen["level"])
         derived = derive_level(codes)
@@ -474,6 +537,12 @@ def map_attributes(
     else:
         level = derive_level(codes)
         notes.append("level derived from code length")
+    if "parent_code" in chosen and not _holds_codes(frame[chosen["parent_code"]]):
+        notes.append(
+            f"column {chosen['parent_code']!r} holds names, not codes: not used; "
+            "parent_code derived from code prefix"
+        )
+        del chosen["parent_code"]
     if "parent_code" in chosen:
         parent = normalize_codes(frame[chosen["parent_code"]], chosen["parent_code"])
         parent = parent.where(parent.notna(), derive_parent_code(codes, level))
@@ -505,4 +574,7 @@ def map_attributes(
         out[col] = values
     result = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs)
     result.index = index
+    used = set(chosen.values())
+    result.attrs["columns"] = dict(chosen)
+    result.attrs["unused_columns"] = [str(c) for c in columns if c not in used]
     return result, notes

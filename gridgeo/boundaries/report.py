@@ -5,7 +5,9 @@ Rule ids (stable; clients and scripts rely on them):
 ============================  ========  ============================================
 rule                          severity  meaning
 ============================  ========  ============================================
-``invalid_geometry``          error     invalid polygon (warning once repaired)
+``invalid_geometry``          error     invalid polygon (warning once repaired, or
+                                        when repairing changes its area by less
+                                        than 0.1 m²)
 ``overlap``                   error     siblings overlap
 ``gap``                       error     part of the parent covered by no child
                                         (warning when the parent is not in the data)
@@ -27,6 +29,13 @@ rule                          severity  meaning
 ``households_out_of_range``   warning   households per full-time worker (per grid
                                         when it has none) outside the target
 ``low_compactness``           warning   Polsby–Popper or Reock below target
+``geometry_engine``           error     the geometry engine failed on these units;
+                                        the named check could not be completed
+``missing_parent``            error     (generation) the parent code is not in the
+                                        generation
+``incomplete``                error     (generation) the generation covers less than
+                                        the active one (missing districts, streets,
+                                        or area beyond the tolerance)
 ============================  ========  ============================================
 """
 
@@ -38,7 +47,17 @@ from typing import Any, Literal
 
 import geopandas as gpd
 
-__all__ = ["Issue", "RULES", "Severity", "ValidationReport"]
+__all__ = [
+    "RULES",
+    "SEVERITIES",
+    "Issue",
+    "Severity",
+    "ValidationReport",
+    "issue_key",
+    "issue_levels",
+    "triage",
+    "triage_text",
+]
 
 Severity = Literal["error", "warning"]
 
@@ -59,6 +78,9 @@ RULES: tuple[str, ...] = (
     "duplicate_name",
     "households_out_of_range",
     "low_compactness",
+    "geometry_engine",
+    "missing_parent",
+    "incomplete",
 )
 """Every rule id the validator can emit."""
 
@@ -220,3 +242,164 @@ class ValidationReport:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# --------------------------------------------------------------------------- triage
+
+SEVERITIES: tuple[str, ...] = ("error", "warning")
+"""Severities, most severe first."""
+
+_LEVEL_BY_LENGTH = {6: "district", 9: "street", 12: "community", 15: "grid", 18: "microgrid"}
+
+
+def issue_key(issue: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The identity of a finding across generations: its rule and the codes involved.
+
+    Examples
+    --------
+    >>> issue_key({"rule": "gap", "codes": ["330109001001001", "330109001001"]})
+    ('gap', ('330109001001001', '330109001001'))
+    """
+    return str(issue.get("rule")), tuple(str(c) for c in issue.get("codes") or ())
+
+
+def issue_levels(issue: dict[str, Any]) -> set[str]:
+    """Levels of the units a finding names (from their code lengths).
+
+    Examples
+    --------
+    >>> sorted(issue_levels({"codes": ["330109001001001", "330109001001"]}))
+    ['community', 'grid']
+    """
+    return {
+        level
+        for c in issue.get("codes") or ()
+        if (level := _LEVEL_BY_LENGTH.get(len(str(c)))) is not None
+    }
+
+
+def triage(
+    report: dict[str, Any],
+    *,
+    baseline: dict[str, Any] | None = None,
+    changed_only: bool = False,
+    severity: str | None = None,
+    levels: list[str] | None = None,
+) -> dict[str, Any]:
+    """Group, compare and filter a stored report (the dict of :meth:`ValidationReport.to_dict`).
+
+    A finding is *new* when its key (:func:`issue_key`: rule and codes) is not
+    in the ``baseline`` report (the report of the generation the draft came
+    from, or of the active generation). New findings come first.
+
+    Parameters
+    ----------
+    report : dict
+        The report to show.
+    baseline : dict, optional
+        The report to compare with; without it every finding counts as new.
+    changed_only : bool
+        Show only new findings.
+    severity : {"error", "warning"}, optional
+        Show only findings of this severity.
+    levels : list of str, optional
+        Show only findings naming a unit of one of these levels.
+
+    Returns
+    -------
+    dict
+        The report's totals (``ok``, ``checked``, ``errors``, ``warnings``),
+        ``by_kind`` (one entry per rule and severity with ``count``, ``new``
+        and ``shown``), ``changed_only``, ``compared``, ``new``, ``shown``,
+        ``hidden`` and the ``issues`` shown (each with ``new``).
+
+    Examples
+    --------
+    >>> old = {"issues": [{"severity": "warning", "rule": "low_compactness",
+    ...                    "codes": ["330109001001001"]}]}
+    >>> new = {"issues": old["issues"] + [{"severity": "warning", "rule": "missing_name",
+    ...                                    "codes": ["330109001001002"]}]}
+    >>> view = triage(new, baseline=old, changed_only=True)
+    >>> [i["rule"] for i in view["issues"]], view["hidden"]
+    (['missing_name'], 1)
+    """
+    if severity is not None and severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    known = {issue_key(i) for i in (baseline or {}).get("issues", [])}
+    issues = [dict(i) for i in report.get("issues", [])]
+    for issue in issues:
+        issue["new"] = baseline is None or issue_key(issue) not in known
+    wanted = set(levels or ())
+
+    def keep(issue: dict[str, Any]) -> bool:
+        if changed_only and not issue["new"]:
+            return False
+        if severity is not None and issue.get("severity") != severity:
+            return False
+        return not wanted or bool(issue_levels(issue) & wanted)
+
+    shown = [i for i in issues if keep(i)]
+    shown.sort(key=lambda i: (not i["new"], i.get("severity") != "error"))
+    kinds: dict[tuple[str, str], dict[str, Any]] = {}
+    for issue in issues:
+        entry = kinds.setdefault(
+            (str(issue.get("severity")), str(issue.get("rule"))),
+            {
+                "rule": issue.get("rule"),
+                "severity": issue.get("severity"),
+                "count": 0,
+                "new": 0,
+                "shown": 0,
+            },
+        )
+        entry["count"] += 1
+        entry["new"] += int(issue["new"])
+    for issue in shown:
+        kinds[(str(issue.get("severity")), str(issue.get("rule")))]["shown"] += 1
+    by_kind = sorted(
+        kinds.values(), key=lambda k: (k["severity"] != "error", -k["new"], -k["count"], k["rule"])
+    )
+    errors = sum(1 for i in issues if i.get("severity") == "error")
+    return {
+        "ok": errors == 0,
+        "checked": report.get("checked"),
+        "errors": errors,
+        "warnings": sum(1 for i in issues if i.get("severity") == "warning"),
+        "changed_only": changed_only,
+        "compared": baseline is not None,
+        "filters": {"severity": severity, "levels": sorted(wanted) or None},
+        "by_kind": by_kind,
+        "new": sum(1 for i in issues if i["new"]),
+        "shown": len(shown),
+        "hidden": len(issues) - len(shown),
+        "issues": shown,
+        "changes": list(report.get("changes", [])),
+    }
+
+
+def triage_text(view: dict[str, Any], baseline_label: str | None = None) -> str:
+    """Readable form of :func:`triage`: totals, counts per kind, then the findings shown."""
+    lines = [
+        f"{_plural(view['errors'], 'error')}, {_plural(view['warnings'], 'warning')} in "
+        f"{_plural(int(view.get('checked') or 0), 'feature')}"
+    ]
+    if view["compared"]:
+        against = f" (compared with {baseline_label})" if baseline_label else ""
+        lines[0] += f"; {view['new']} new{against}"
+    for kind in view["by_kind"]:
+        new = f", {kind['new']} new" if view["compared"] else ""
+        lines.append(f"  {kind['severity']:7} {kind['rule']}: {kind['count']}{new}")
+    if view["hidden"]:
+        why = "unchanged or filtered" if view["changed_only"] else "filtered"
+        lines.append(f"showing {view['shown']}; {view['hidden']} hidden ({why}; --all shows all)")
+    for issue in view["issues"]:
+        mark = "NEW " if view["compared"] and issue["new"] else ""
+        text = f"{mark}{str(issue.get('severity', '')).upper():7} {issue.get('rule')}: "
+        text += str(issue.get("message"))
+        loc = issue.get("location")
+        if loc:
+            text += f" — at {loc[0]:.6f}, {loc[1]:.6f}"
+        if issue.get("area_m2") is not None:
+            text += f" — area {issue['area_m2']:,.1f} m²"
+        lines.append(text)
+    return "\n".join(lines)

@@ -7,9 +7,23 @@ area in m².
 
 How each check works
 --------------------
-All geometry work happens in a Lambert azimuthal equal-area projection of
-CGCS2000 centred on the data (:func:`gridgeo.measure.to_local_metric`):
-areas are exact, distances good to ~1e-4 within 100 km.
+Topology (overlaps, gaps, parts outside a parent, unmatched edges) is decided
+in the storage CRS (EPSG:4490), where the input is valid: a polygon valid in
+lon/lat may self-intersect after any projection. The pieces found are then
+measured in a Lambert azimuthal equal-area projection of CGCS2000 centred on
+the data (:func:`gridgeo.measure.to_local_metric`): areas exact, distances
+good to ~1e-4 within 100 km.
+
+Tolerance and robustness: pieces narrower than :data:`GRID_M` (1 mm mean
+width, 2·area/perimeter) or smaller than :data:`MIN_AREA_M2` are floating-point
+noise and never reported, so a coverage that ``shapely.coverage_is_valid``
+accepts (in any input CRS) has no gap, overlap or sliver issue. Sibling unions
+are exact coverage unions when the siblings form a valid coverage, else
+snap-rounded to :data:`GRID_DEG` (≈1 mm). An overlay the geometry engine
+refuses is retried snap-rounded to :data:`GRID_DEG`, then on ``make_valid``
+copies (for the computation only; the data are repaired only with
+``repair=True``); if that fails too, the check becomes a ``geometry_engine``
+error naming the units, never an exception.
 
 * **Validity**: :func:`shapely.is_valid_reason`; the location is the point the
   reason names (e.g. the self-intersection). Invalid geometries are errors;
@@ -23,8 +37,7 @@ areas are exact, distances good to ~1e-4 within 100 km.
   intersect (``STRtree`` query, then the exact DE-9IM pattern ``T********``),
   reported per pair with the intersection's area (pieces below 0.01 m² are
   left to the edge check).
-* **Gaps**: the parent minus the union of its children (snap-rounded to 1 mm,
-  :data:`GRID_M`); pieces lying within
+* **Gaps**: the parent minus the union of its children; pieces lying within
   ``tolerance_m`` of the parent's boundary are digitising noise and ignored.
   When the parent polygon is not in the data, holes enclosed by the siblings'
   union (and not filled by other units of the level) are reported as warnings.
@@ -44,6 +57,14 @@ areas are exact, distances good to ~1e-4 within 100 km.
   parent prefix, sequence range per kind) with
   :func:`gridgeo.coding.validate_codes`; street and community codes missing
   from the official statistical list (``official=True``) are warnings.
+* **Parents**: with ``parents_required=True`` (a whole generation, as the
+  planner validates it) a unit whose parent code is not in the table is a
+  ``missing_parent`` error; otherwise an ``unknown_parent`` warning when other
+  units of the parent's level are present.
+* **Completeness** (:func:`check_completeness`, run by the planner against the
+  active generation): the same districts, streets and communities, grids in
+  every community that had them, and per level at least
+  1 − :data:`COMPLETENESS_AREA_TOLERANCE` of the area, within a stated scope.
 * **Names**: missing names and names repeated among siblings are warnings.
 * **Households**: for base grids, households per full-time worker (per grid
   when it has none) outside ``households_range`` is a warning.
@@ -55,7 +76,7 @@ areas are exact, distances good to ~1e-4 within 100 km.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -64,6 +85,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from shapely.errors import GEOSException
 
 from gridgeo import STORAGE_EPSG
 from gridgeo.boundaries.mapping import (
@@ -83,7 +105,16 @@ from gridgeo.measure import (
     to_local_metric,
 )
 
-__all__ = ["DEFAULT_COMPACTNESS_MIN", "GRID_M", "MIN_AREA_M2", "polygon_parts", "validate_units"]
+__all__ = [
+    "COMPLETENESS_AREA_TOLERANCE",
+    "DEFAULT_COMPACTNESS_MIN",
+    "GRID_DEG",
+    "GRID_M",
+    "MIN_AREA_M2",
+    "check_completeness",
+    "polygon_parts",
+    "validate_units",
+]
 
 DEFAULT_COMPACTNESS_MIN: Final = {"polsby_popper": 0.2, "reock": 0.25}
 """Default compactness targets."""
@@ -93,9 +124,11 @@ MIN_AREA_M2: Final = 0.1
 any edge length) are floating-point noise of reprojection and snap-rounding."""
 
 GRID_M: Final = 0.001
-"""Unions and gaps are computed with snap-rounding to this grid (metres), so that
-T-junctions that are off their neighbour's edge by floating-point amounts (as
-after any reprojection) do not open micro-gaps."""
+"""The stated geometric tolerance of the overlay (metres): 1 mm."""
+
+GRID_DEG: Final = 1e-8
+""":data:`GRID_M` in storage-CRS degrees (1e-8° ≈ 1.1 mm of latitude, less of
+longitude). An overlay that fails exactly is retried snap-rounded to this grid."""
 
 _REASON_POINT: Final = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")
 
@@ -109,6 +142,7 @@ class _Draft:
     rows: list[int]
     area_m2: float | None = None
     geom: Any = None  # planar geometry of the problem
+    geo_geom: Any = None  # or its storage-CRS (lon/lat) geometry
     point: Any = None  # planar point inside the problem
     lonlat: tuple[float, float] | None = None
     details: dict[str, Any] = field(default_factory=dict)
@@ -124,6 +158,8 @@ def validate_units(
     households_range: tuple[float, float] = (300, 500),
     compactness_min: Mapping[str, float] | None = None,
     official: bool = True,
+    parents_required: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> ValidationReport:
     """Validate a units table and report every problem with its location.
 
@@ -153,6 +189,12 @@ def validate_units(
         :data:`DEFAULT_COMPACTNESS_MIN`.
     official : bool
         Check street and community codes against the official list.
+    parents_required : bool
+        The table is a whole generation: a unit whose parent code is not in it
+        is a ``missing_parent`` error (otherwise an ``unknown_parent`` warning
+        when other units of the parent's level are present).
+    progress : callable, optional
+        Called with a short line before each step (for progress output).
 
     Returns
     -------
@@ -185,6 +227,8 @@ def validate_units(
     drafts: list[_Draft] = []
     changes: list[dict[str, Any]] = []
 
+    say = progress or (lambda _: None)
+    say(f"checking geometry validity of {n:,} units")
     raw = np.asarray(frame.geometry.values, dtype=object)
     fixed = _check_validity(raw, codes, labels, repair, drafts, changes)
     present = ~(shapely.is_missing(fixed) | shapely.is_empty(fixed))
@@ -195,25 +239,45 @@ def validate_units(
         for change in changes:
             change.update(_change_areas(raw[change["row"]], fixed[change["row"]], crs_local))
             drafts.append(_repair_issue(change))
+        _below_tolerance(drafts, raw, fixed, crs_local)
 
     ctx = _Context(
         frame=frame,
         codes=codes,
         labels=labels,
+        geo=_present_only(fixed, present),
+        crs=crs_local,
         planar=planar,
         present=present,
         tolerance_m=tolerance_m,
         sliver_area_m2=sliver_area_m2,
         sliver_width_m=sliver_width_m,
+        parents_required=parents_required,
     )
+    say(f"checking codes and names of {n:,} units")
     _check_codes(ctx, drafts, official)
     _check_names(ctx, drafts)
-    overlapping = _check_overlaps(ctx, drafts)
+    say("checking overlaps")
+    everything = np.flatnonzero(present)
+    overlapping = _guard(ctx, drafts, "overlap", everything, _check_overlaps, ctx, drafts)
+    overlapping = overlapping if overlapping is not None else set(everything.tolist())
+    say("checking gaps, parents and edges")
     _check_sibling_sets(ctx, drafts, overlapping)
-    _check_unit_slivers(ctx, drafts)
-    _check_special(ctx, drafts)
+    say("checking slivers and special grids")
+    _guard(ctx, drafts, "sliver", everything, _check_unit_slivers, ctx, drafts)
+    _guard(ctx, drafts, "special-grid", everything, _check_special, ctx, drafts)
+    say("checking households and compactness")
     _check_households(ctx, drafts, households_range)
-    _check_compactness(ctx, drafts, targets)
+    _guard(
+        ctx,
+        drafts,
+        "compactness",
+        everything,
+        _check_compactness,
+        ctx,
+        drafts,
+        targets,
+    )
 
     issues = _finish(drafts, crs_local)
     repaired = None
@@ -270,13 +334,30 @@ class _Context:
     frame: gpd.GeoDataFrame
     codes: list[str | None]
     labels: list[str]
+    geo: np.ndarray  # storage CRS (lon/lat), where topology is decided
+    crs: pyproj.CRS | None  # the local equal-area projection, where sizes are measured
     planar: np.ndarray
     present: np.ndarray
     tolerance_m: float
     sliver_area_m2: float
     sliver_width_m: float
+    parents_required: bool = False
     _tree: shapely.STRtree | None = None
+    _geo_tree: shapely.STRtree | None = None
     _row_of: dict[str, int] | None = None
+
+    @property
+    def geo_tree(self) -> shapely.STRtree:
+        if self._geo_tree is None:
+            self._geo_tree = shapely.STRtree(self.geo)
+        return self._geo_tree
+
+    def project(self, geoms: Any) -> np.ndarray:
+        """Storage-CRS geometries in the local equal-area projection (metres)."""
+        arr = np.asarray(geoms, dtype=object)
+        if self.crs is None or not len(arr):
+            return arr
+        return to_local_metric(arr, self.crs)[0]
 
     @property
     def tree(self) -> shapely.STRtree:
@@ -374,9 +455,7 @@ def _check_validity(
     if not invalid.size:
         return fixed
     reasons = shapely.is_valid_reason(raw[invalid])
-    repaired = _multipolygons(
-        shapely.make_valid(raw[invalid], method="structure", keep_collapsed=False)
-    )
+    repaired = _multipolygons(_make_valid(raw[invalid]))
     fixed[invalid] = repaired
     rows: list[int] = invalid.tolist()
     for i, reason, geom in zip(rows, reasons.tolist(), repaired.tolist(), strict=True):
@@ -413,6 +492,50 @@ def _check_validity(
         if shapely.is_empty(geom):
             drafts[-1].message += "; nothing polygonal would remain"
     return fixed
+
+
+def _make_valid(geoms: np.ndarray) -> np.ndarray:
+    """``make_valid(method="structure")``, one geometry at a time when the batch fails
+    (a geometry the engine cannot repair becomes empty: "nothing polygonal would remain")."""
+    try:
+        return np.asarray(
+            shapely.make_valid(geoms, method="structure", keep_collapsed=False), dtype=object
+        )
+    except GEOSException:
+        out = np.empty(len(geoms), dtype=object)
+        for k, geom in enumerate(geoms.tolist()):
+            try:
+                out[k] = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+            except GEOSException:
+                out[k] = shapely.MultiPolygon()
+        return out
+
+
+def _below_tolerance(
+    drafts: list[_Draft], raw: np.ndarray, fixed: np.ndarray, crs: pyproj.CRS
+) -> None:
+    """Invalid geometries whose repair changes their area by less than :data:`MIN_AREA_M2`
+    are warnings, not errors.
+
+    Such invalidity (a zero-width spike, a vertex a fraction of a millimetre
+    across an edge, typically left by a reprojection) changes no coverage; the
+    geometry is still listed so that ``repair=True`` can clean it.
+    """
+    for d in drafts:
+        if d.rule != "invalid_geometry" or d.severity != "error" or len(d.rows) != 1:
+            continue
+        i = d.rows[0]
+        if shapely.is_missing(raw[i]) or shapely.is_empty(raw[i]) or shapely.is_empty(fixed[i]):
+            continue
+        before, after = to_local_metric(np.array([raw[i], fixed[i]], dtype=object), crs)[0]
+        change = abs(float(shapely.area(after)) - abs(float(shapely.area(before))))
+        if change < MIN_AREA_M2:
+            d.severity = "warning"
+            d.message += (
+                f"; repairing it changes its area by only {change:.4f} m² (below the "
+                f"{MIN_AREA_M2:g} m² tolerance), so no coverage check is affected"
+            )
+            d.details["area_change_m2"] = round(change, 6)
 
 
 def _change_areas(before: Any, after: Any, crs: pyproj.CRS) -> dict[str, Any]:
@@ -503,7 +626,20 @@ def _check_codes(ctx: _Context, drafts: list[_Draft], official: bool) -> None:
         if not parent or parent in ctx.row_of:
             continue
         parent_level = LEVEL_BY_LENGTH.get(len(parent))
-        if parent_level in present_levels:
+        if ctx.parents_required:
+            drafts.append(
+                _Draft(
+                    "error",
+                    "missing_parent",
+                    _c(codes[i]),
+                    f"{labels[i]}: its parent {parent_level or 'unit'} {parent} is not in "
+                    "the generation",
+                    [i],
+                    point=_pt(ctx, i),
+                    details={"parent_code": parent},
+                )
+            )
+        elif parent_level in present_levels:
             drafts.append(
                 _Draft(
                     "warning",
@@ -567,6 +703,82 @@ def _pt(ctx: _Context, i: int) -> Any:
     return shapely.point_on_surface(ctx.planar[i])
 
 
+# --------------------------------------------------------------------------- robust overlay
+
+
+def _robust(fn: Callable[..., Any], *geoms: Any) -> Any:
+    """``fn(*geoms)`` on storage-CRS geometries, with retry paths.
+
+    First exactly (GEOS OverlayNG, which already falls back to snapping
+    internally); on a GEOS failure again snap-rounded to :data:`GRID_DEG`;
+    then on ``make_valid`` copies of the inputs (for this computation only,
+    the data are not changed), snap-rounded. The last failure propagates and
+    is turned into a ``geometry_engine`` issue by :func:`_guard`.
+    """
+    try:
+        return fn(*geoms)
+    except GEOSException:
+        pass
+    try:
+        return fn(*geoms, grid_size=GRID_DEG)
+    except GEOSException:
+        pass
+    return fn(*(shapely.make_valid(g) for g in geoms), grid_size=GRID_DEG)
+
+
+def _union(geoms: np.ndarray) -> Any:
+    """Union of storage-CRS polygons.
+
+    Exact (``coverage_union_all``) when they form a valid coverage (edges
+    matched vertex for vertex); otherwise snap-rounded to :data:`GRID_DEG`, so
+    that T-junctions off their neighbour's edge by floating-point amounts (as
+    after any reprojection) do not open hairline gaps.
+    """
+    if len(geoms) == 0:
+        return shapely.Polygon()
+    try:
+        if bool(shapely.coverage_is_valid(geoms)):
+            return shapely.coverage_union_all(geoms)
+    except GEOSException:
+        pass
+    try:
+        return shapely.union_all(geoms, grid_size=GRID_DEG)
+    except GEOSException:
+        return shapely.union_all(shapely.make_valid(geoms), grid_size=GRID_DEG)
+
+
+def _guard(
+    ctx: _Context, drafts: list[_Draft], what: str, rows: Any, fn: Callable[..., Any], *args: Any
+) -> Any:
+    """Run one check; an unexpected geometry-engine failure becomes a report entry.
+
+    The entry (rule ``geometry_engine``, an error: the units were not fully
+    checked) names the units and the check, never a traceback.
+    """
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        members = sorted({int(r) for r in rows})
+        codes = sorted({c for c in (ctx.codes[r] for r in members) if c})
+        shown = ", ".join(ctx.labels[r] for r in members[:8]) + (
+            f" (+{len(members) - 8} more)" if len(members) > 8 else ""
+        )
+        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        drafts.append(
+            _Draft(
+                "error",
+                "geometry_engine",
+                codes,
+                f"the {what} check could not be completed for {shown or 'the data'}: the "
+                f"geometry engine failed ({reason}); check these units' geometries",
+                members,
+                point=_pt(ctx, members[0]) if members else None,
+                details={"check": what, "error": type(exc).__name__, "reason": reason},
+            )
+        )
+        return None
+
+
 # --------------------------------------------------------------------------- coverage
 
 
@@ -579,33 +791,94 @@ def _largest(parts: np.ndarray) -> Any:
     return parts[int(np.argmax(shapely.area(parts)))]
 
 
+@dataclass
+class _Pieces:
+    """Polygon pieces found in the storage CRS, measured in metres."""
+
+    geo: np.ndarray
+    planar: np.ndarray
+    area: np.ndarray
+    perimeter: np.ndarray
+
+    def select(self, mask: np.ndarray) -> _Pieces:
+        return _Pieces(self.geo[mask], self.planar[mask], self.area[mask], self.perimeter[mask])
+
+    def __len__(self) -> int:
+        return len(self.geo)
+
+
+def _measure(ctx: _Context, geom: Any) -> _Pieces:
+    """Polygon parts of a storage-CRS geometry with their planar copies, areas, perimeters.
+
+    Noise (:func:`_is_noise`) is dropped.
+    """
+    geo, _ = polygon_parts([geom])
+    planar = ctx.project(geo)
+    area = np.asarray(shapely.area(planar), dtype=float)
+    perimeter = np.asarray(shapely.length(planar), dtype=float)
+    pieces = _Pieces(geo, planar, area, perimeter)
+    return pieces.select(~_is_noise(area, perimeter))
+
+
+def _is_noise(area: np.ndarray, perimeter: np.ndarray) -> np.ndarray:
+    """Pieces below the stated tolerance: area < :data:`MIN_AREA_M2` or mean width
+    (2·area/perimeter) < :data:`GRID_M`. Such pieces are what floating point leaves
+    between edges that match up to a millimetre (a vertex on its neighbour's edge in
+    the source CRS is no longer exactly on it after reprojection)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = np.where(perimeter > 0, 2 * area / perimeter, 0.0)
+    return (area < MIN_AREA_M2) | (width < GRID_M)
+
+
 def _check_overlaps(ctx: _Context, drafts: list[_Draft]) -> set[int]:
-    """Overlaps between units of the same level and kind; returns the rows involved."""
+    """Overlaps between units of the same level and kind; returns the rows involved.
+
+    Found in the storage CRS (where the input is valid), measured in metres.
+    """
     levels = np.array(ctx.levels(), dtype=object)
     kinds = np.array(ctx.kinds(), dtype=object)
-    left, right = ctx.tree.query(ctx.planar, predicate="intersects")
+    left, right = ctx.geo_tree.query(ctx.geo, predicate="intersects")
     keep = (left < right) & (levels[left] == levels[right]) & (kinds[left] == kinds[right])
     left, right = left[keep], right[keep]
-    interior = shapely.relate_pattern(ctx.planar[left], ctx.planar[right], "T********")
+    try:
+        interior = np.asarray(
+            shapely.relate_pattern(ctx.geo[left], ctx.geo[right], "T********"), dtype=bool
+        )
+    except GEOSException:  # one pair at a time, failures reported per pair
+        interior = np.zeros(len(left), dtype=bool)
+        for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+            hit = _guard(
+                ctx,
+                drafts,
+                "overlap",
+                (a, b),
+                shapely.relate_pattern,
+                ctx.geo[a],
+                ctx.geo[b],
+                "T********",
+            )
+            interior[k] = bool(hit)
     left, right = left[interior], right[interior]
     involved: set[int] = set()
-    if not left.size:
-        return involved
-    inters = shapely.intersection(ctx.planar[left], ctx.planar[right])
-    for a, b, inter in zip(left.tolist(), right.tolist(), inters.tolist(), strict=True):
-        parts, area, perim = _pieces(inter)
-        big = area >= MIN_AREA_M2
-        if not big.any():
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        inter = _guard(
+            ctx, drafts, "overlap", (a, b), _robust, shapely.intersection, ctx.geo[a], ctx.geo[b]
+        )
+        if inter is None:
+            involved.update((a, b))
+            continue
+        pieces = _measure(ctx, inter)
+        if not len(pieces):
             continue
         involved.update((a, b))
-        sliver = ctx.is_sliver(area, perim) & big
+        sliver = ctx.is_sliver(pieces.area, pieces.perimeter)
         pair = sorted(c for c in (ctx.codes[a], ctx.codes[b]) if c)
         who = f"{ctx.labels[a]} and {ctx.labels[b]}"
-        for is_sliver, mask in ((False, big & ~sliver), (True, sliver)):
+        for is_sliver, mask in ((False, ~sliver), (True, sliver)):
             if not mask.any():
                 continue
-            total = float(area[mask].sum())
-            geom = shapely.multipolygons(parts[mask])
+            chosen = pieces.select(mask)
+            total = float(chosen.area.sum())
             rule = "sliver" if is_sliver else "overlap"
             what = "sliver overlap" if is_sliver else "overlap"
             drafts.append(
@@ -618,8 +891,8 @@ def _check_overlaps(ctx: _Context, drafts: list[_Draft]) -> set[int]:
                     f"{total:,.1f} m²)",
                     [a, b],
                     area_m2=total,
-                    geom=geom,
-                    point=shapely.point_on_surface(_largest(parts[mask])),
+                    geo_geom=shapely.multipolygons(chosen.geo),
+                    point=shapely.point_on_surface(_largest(chosen.planar)),
                     details={"between": "overlap"} if is_sliver else {},
                 )
             )
@@ -636,19 +909,43 @@ def _check_sibling_sets(ctx: _Context, drafts: list[_Draft], overlapping: set[in
     for (level, parent), rows in groups.items():
         members = np.array(rows)
         prow = ctx.row_of.get(parent) if parent else None
-        parent_geom = ctx.planar[prow] if prow is not None and ctx.present[prow] else None
-        union = shapely.union_all(ctx.planar[members], grid_size=GRID_M)
-        if parent is not None and parent_geom is not None:
-            _check_gaps_in_parent(ctx, drafts, members, parent, parent_geom, union)
-            _check_outside(ctx, drafts, members, parent, parent_geom)
+        if parent is not None and prow is not None and bool(ctx.present[prow]):
+            union = _guard(ctx, drafts, "gap", rows, _union, ctx.geo[members])
+            if union is None:
+                continue
+            _guard(
+                ctx,
+                drafts,
+                "gap",
+                [*rows, prow],
+                _check_gaps_in_parent,
+                ctx,
+                drafts,
+                members,
+                parent,
+                prow,
+                union,
+            )
+            _guard(
+                ctx,
+                drafts,
+                "outside-parent",
+                [*rows, prow],
+                _check_outside,
+                ctx,
+                drafts,
+                members,
+                parent,
+                prow,
+            )
         else:
-            _check_holes(ctx, drafts, members, level, parent, union)
+            _guard(ctx, drafts, "gap", rows, _check_holes, ctx, drafts, members, level, parent)
     explained = set(overlapping)
     for d in drafts:
         if d.severity == "error" and d.rule in ("invalid_geometry", "gap", "sliver"):
             explained.update(d.rows)
     for rows in groups.values():
-        _check_edges(ctx, drafts, np.array(rows), explained)
+        _guard(ctx, drafts, "edge", rows, _check_edges, ctx, drafts, np.array(rows), explained)
 
 
 def _check_edges(
@@ -656,11 +953,12 @@ def _check_edges(
 ) -> None:
     if len(members) < 2:
         return
-    edges = shapely.coverage_invalid_edges(ctx.planar[members])
+    edges = shapely.coverage_invalid_edges(ctx.geo[members])
     for i, edge in zip(members.tolist(), edges.tolist(), strict=True):
         if edge is None or shapely.is_empty(edge) or i in explained:
             continue
-        length = float(shapely.length(edge))
+        planar = ctx.project([edge])[0]
+        length = float(shapely.length(planar))
         drafts.append(
             _Draft(
                 "warning",
@@ -669,7 +967,7 @@ def _check_edges(
                 f"{ctx.labels[i]}: {length:,.1f} m of edges do not match the neighbours' "
                 "vertex for vertex",
                 [i],
-                point=shapely.line_interpolate_point(_longest_line(edge), 0.5, normalized=True),
+                point=shapely.line_interpolate_point(_longest_line(planar), 0.5, normalized=True),
                 details={"length_m": round(length, 2)},
             )
         )
@@ -688,18 +986,22 @@ def _neighbours(ctx: _Context, piece: Any, members: np.ndarray) -> list[int]:
 def _report_pieces(
     ctx: _Context,
     drafts: list[_Draft],
-    parts: np.ndarray,
+    pieces: _Pieces,
     members: np.ndarray,
     severity: Severity,
     where: str,
     parent: str | None,
 ) -> None:
-    if not len(parts):
+    if not len(pieces):
         return
-    area = shapely.area(parts)
-    perim = shapely.length(parts)
-    sliver = ctx.is_sliver(area, perim)
-    for part, a, is_sliver in zip(parts.tolist(), area.tolist(), sliver.tolist(), strict=True):
+    sliver = ctx.is_sliver(pieces.area, pieces.perimeter)
+    for geo, part, a, is_sliver in zip(
+        pieces.geo.tolist(),
+        pieces.planar.tolist(),
+        pieces.area.tolist(),
+        sliver.tolist(),
+        strict=True,
+    ):
         rows = _neighbours(ctx, part, members)
         codes = sorted(c for c in (ctx.codes[r] for r in rows) if c)
         if parent:
@@ -714,11 +1016,30 @@ def _report_pieces(
                 f"{what} of {a:,.1f} m² {where} (next to {names})",
                 rows,
                 area_m2=float(a),
-                geom=part,
+                geo_geom=geo,
                 point=shapely.point_on_surface(part),
                 details={"between": "gap"} if is_sliver else {},
             )
         )
+
+
+def _beyond_band(ctx: _Context, pieces: _Pieces, boundary: Any) -> np.ndarray:
+    """Which pieces reach more than ``tolerance_m`` away from a (planar) boundary.
+
+    Decided by vertex distances (no overlay on projected geometries, which may
+    have become invalid in the projection): a piece whose every vertex lies
+    within the tolerance of the boundary cannot reach beyond it by more than
+    the piece's own width, and such pieces are at most ``2·tolerance`` wide.
+    """
+    out = np.zeros(len(pieces), dtype=bool)
+    for k, piece in enumerate(pieces.planar.tolist()):
+        coords = shapely.points(shapely.get_coordinates(piece))
+        far = float(shapely.distance(coords, boundary).max()) if len(coords) else 0.0
+        inside = shapely.point_on_surface(piece)
+        out[k] = far > ctx.tolerance_m or float(shapely.distance(inside, boundary)) > (
+            ctx.tolerance_m
+        )
+    return out
 
 
 def _check_gaps_in_parent(
@@ -726,17 +1047,23 @@ def _check_gaps_in_parent(
     drafts: list[_Draft],
     members: np.ndarray,
     parent: str,
-    parent_geom: Any,
+    prow: int,
     union: Any,
 ) -> None:
-    gap = shapely.difference(parent_geom, union, grid_size=GRID_M)
-    parts, area, _ = _pieces(gap)
-    parts = parts[area >= MIN_AREA_M2]
-    if not len(parts):
+    gap = _robust(shapely.difference, ctx.geo[prow], union)
+    pieces = _measure(ctx, gap)
+    if not len(pieces):
         return
-    band = shapely.buffer(shapely.boundary(parent_geom), ctx.tolerance_m)
-    inner = shapely.area(shapely.difference(parts, band)) >= MIN_AREA_M2
-    _report_pieces(ctx, drafts, parts[inner], members, "error", f"in {parent}", parent)
+    inner = _beyond_band(ctx, pieces, shapely.boundary(ctx.planar[prow]))
+    _report_pieces(ctx, drafts, pieces.select(inner), members, "error", f"in {parent}", parent)
+
+
+def _planar_union(geoms: np.ndarray) -> Any:
+    """Union of planar polygons snap-rounded to :data:`GRID_M` (retried on valid copies)."""
+    try:
+        return shapely.union_all(geoms, grid_size=GRID_M)
+    except GEOSException:
+        return shapely.union_all(shapely.make_valid(geoms), grid_size=GRID_M)
 
 
 def _check_holes(
@@ -745,13 +1072,19 @@ def _check_holes(
     members: np.ndarray,
     level: str,
     parent: str | None,
-    union: Any,
 ) -> None:
-    polys, _ = polygon_parts([union])
+    """Holes enclosed by siblings whose parent polygon is not in the data (warnings).
+
+    Enclosure is decided on the planar union snap-rounded to :data:`GRID_M`, so that
+    T-junctions a millimetre off their neighbour's edge (as after reprojecting
+    a layout drawn in a projected CRS) close the ring.
+    """
+    closed = _planar_union(ctx.planar[members])
+    polys, _ = polygon_parts([closed])
     rings = [r for p in polys.tolist() for r in p.interiors]
     if not rings:
         return
-    holes = shapely.polygons(np.array(rings, dtype=object))
+    holes = shapely.make_valid(shapely.polygons(np.array(rings, dtype=object)))
     levels = np.array(ctx.levels(), dtype=object)
     kinds = np.array(ctx.kinds(), dtype=object)
     hit_hole, hit_row = ctx.tree.query(holes, predicate="intersects")
@@ -761,33 +1094,41 @@ def _check_holes(
     for h, hole in enumerate(holes.tolist()):
         rows = hit_row[other & (hit_hole == h)]
         if rows.size:
-            hole = shapely.difference(
-                hole, shapely.union_all(ctx.planar[rows], grid_size=GRID_M), grid_size=GRID_M
-            )
+            hole = _robust(shapely.difference, hole, _planar_union(ctx.planar[rows]))
         filled.append(hole)
-    parts, _ = polygon_parts(filled)
-    parts = parts[shapely.area(parts) >= MIN_AREA_M2]
+    planar, _ = polygon_parts(filled)
+    area = np.asarray(shapely.area(planar), dtype=float)
+    perimeter = np.asarray(shapely.length(planar), dtype=float)
+    geo = from_local_metric(planar, ctx.crs) if ctx.crs is not None and len(planar) else planar
+    pieces = _Pieces(np.asarray(geo, dtype=object), planar, area, perimeter)
+    pieces = pieces.select(~_is_noise(area, perimeter))
     where = f"enclosed by the units of {parent}" if parent else f"enclosed by {level} units"
     where += " (the parent polygon is not in the data)" if parent else ""
-    _report_pieces(ctx, drafts, parts, members, "warning", where, parent)
+    _report_pieces(ctx, drafts, pieces, members, "warning", where, parent)
 
 
 def _check_outside(
-    ctx: _Context, drafts: list[_Draft], members: np.ndarray, parent: str, parent_geom: Any
+    ctx: _Context, drafts: list[_Draft], members: np.ndarray, parent: str, prow: int
 ) -> None:
-    geoms = ctx.planar[members]
-    beyond = shapely.difference(geoms, shapely.buffer(parent_geom, ctx.tolerance_m))
-    flagged = shapely.area(beyond) >= MIN_AREA_M2
-    if not flagged.any():
+    parent_geo, parent_planar = ctx.geo[prow], ctx.planar[prow]
+    rim = shapely.boundary(parent_planar)
+    covered = shapely.covers(parent_geo, ctx.geo[members])
+    rest = members[~covered]
+    if not len(rest):
         return
-    outside = shapely.difference(geoms[flagged], parent_geom)
-    for i, out, far in zip(
-        members[flagged].tolist(), outside.tolist(), beyond[flagged].tolist(), strict=True
-    ):
-        coords = shapely.points(shapely.get_coordinates(far))
-        dist = float(shapely.distance(coords, parent_geom).max()) if len(coords) else 0.0
-        area = float(shapely.area(out))
-        parts, _ = polygon_parts([far])
+    outsides = _robust(shapely.difference, ctx.geo[rest], parent_geo)
+    for i, outside in zip(rest.tolist(), outsides.tolist(), strict=True):
+        if shapely.is_empty(outside):
+            continue
+        pieces = _measure(ctx, outside)
+        if not len(pieces):
+            continue
+        coords = shapely.points(shapely.get_coordinates(pieces.planar))
+        dist = float(shapely.distance(coords, rim).max()) if len(coords) else 0.0
+        if dist <= ctx.tolerance_m:
+            continue
+        far = pieces.select(_beyond_band(ctx, pieces, rim))
+        area = float(pieces.area.sum())
         drafts.append(
             _Draft(
                 "error",
@@ -797,8 +1138,8 @@ def _check_outside(
                 f"(up to {dist:,.1f} m; tolerance {ctx.tolerance_m:g} m)",
                 [i],
                 area_m2=area,
-                geom=out,
-                point=shapely.point_on_surface(_largest(parts)),
+                geo_geom=shapely.multipolygons(pieces.geo),
+                point=shapely.point_on_surface(_largest(far.planar if len(far) else pieces.planar)),
                 details={"parent_code": parent, "max_distance_m": round(dist, 2)},
             )
         )
@@ -811,6 +1152,8 @@ def _check_unit_slivers(ctx: _Context, drafts: list[_Draft]) -> None:
         return
     owner = idx[owner]
     area, perim = shapely.area(parts), shapely.length(parts)
+    crumb = _is_noise(area, perim)  # floating-point crumbs, like gap pieces
+    parts, owner, area, perim = parts[~crumb], owner[~crumb], area[~crumb], perim[~crumb]
     sliver = ctx.is_sliver(area, perim)
     for i in np.unique(owner[sliver]).tolist():
         mine = owner == i
@@ -850,7 +1193,7 @@ def _check_special(ctx: _Context, drafts: list[_Draft]) -> None:
     ]
     if not special:
         return
-    communities = _community_shapes(ctx)
+    communities = _community_shapes(ctx, drafts)
     names = list(communities)
     shapes = np.array([communities[c] for c in names], dtype=object)
     tree = shapely.STRtree(shapes)
@@ -858,48 +1201,79 @@ def _check_special(ctx: _Context, drafts: list[_Draft]) -> None:
         own = parents[i]
         if own is None or own not in communities:
             continue
-        geom = ctx.planar[i]
-        beyond = shapely.difference(geom, shapely.buffer(communities[own], ctx.tolerance_m))
-        if shapely.area(beyond) < MIN_AREA_M2:
-            continue
-        outside = shapely.difference(geom, communities[own])
-        hits = tree.query(beyond, predicate="intersects")
-        shares = {
-            names[h]: float(shapely.area(shapely.intersection(geom, shapes[h]))) for h in hits
-        }
-        shares.pop(own, None)
-        entered = sorted(c for c, a in shares.items() if a >= MIN_AREA_M2)
-        inside = float(shapely.area(shapely.intersection(geom, communities[own])))
-        area = float(shapely.area(outside))
-        msg = f"special grid {ctx.labels[i]} reaches {area:,.1f} m² beyond its community {own}" + (
-            f" into {', '.join(entered)}" if entered else ""
-        )
-        top = max(shares.items(), key=lambda kv: kv[1], default=None)
-        if top is not None and top[1] > inside:
-            msg += f"; most of its area lies in {top[0]}"
-        parts, _ = polygon_parts([beyond])
-        drafts.append(
-            _Draft(
-                "error",
-                "special_crosses_community",
-                [c for c in [ctx.codes[i], own, *entered] if c],
-                msg,
-                [i],
-                area_m2=area,
-                geom=outside,
-                point=shapely.point_on_surface(_largest(parts)),
-                details={"community": own, "entered": entered},
-            )
+        _guard(
+            ctx,
+            drafts,
+            "special-grid",
+            [i],
+            _check_one_special,
+            ctx,
+            drafts,
+            i,
+            own,
+            communities,
+            names,
+            shapes,
+            tree,
         )
 
 
-def _community_shapes(ctx: _Context) -> dict[str, Any]:
-    """Planar community shapes: the polygon if present, else the union of its base grids."""
+def _check_one_special(
+    ctx: _Context,
+    drafts: list[_Draft],
+    i: int,
+    own: str,
+    communities: dict[str, Any],
+    names: list[str],
+    shapes: np.ndarray,
+    tree: shapely.STRtree,
+) -> None:
+    geom = ctx.geo[i]
+    outside = _robust(shapely.difference, geom, communities[own])
+    pieces = _measure(ctx, outside)
+    if not len(pieces):
+        return
+    rim = shapely.boundary(ctx.project([communities[own]])[0])
+    far = pieces.select(_beyond_band(ctx, pieces, rim))
+    if not len(far):
+        return
+    hits = tree.query(outside, predicate="intersects")
+    shares = {
+        names[h]: float(_measure(ctx, _robust(shapely.intersection, geom, shapes[h])).area.sum())
+        for h in hits
+    }
+    shares.pop(own, None)
+    entered = sorted(c for c, a in shares.items() if a >= MIN_AREA_M2)
+    inside = float(_measure(ctx, _robust(shapely.intersection, geom, communities[own])).area.sum())
+    area = float(pieces.area.sum())
+    msg = f"special grid {ctx.labels[i]} reaches {area:,.1f} m² beyond its community {own}" + (
+        f" into {', '.join(entered)}" if entered else ""
+    )
+    top = max(shares.items(), key=lambda kv: kv[1], default=None)
+    if top is not None and top[1] > inside:
+        msg += f"; most of its area lies in {top[0]}"
+    drafts.append(
+        _Draft(
+            "error",
+            "special_crosses_community",
+            [c for c in [ctx.codes[i], own, *entered] if c],
+            msg,
+            [i],
+            area_m2=area,
+            geo_geom=shapely.multipolygons(pieces.geo),
+            point=shapely.point_on_surface(_largest(far.planar)),
+            details={"community": own, "entered": entered},
+        )
+    )
+
+
+def _community_shapes(ctx: _Context, drafts: list[_Draft]) -> dict[str, Any]:
+    """Storage-CRS community shapes: the polygon if present, else the union of its base grids."""
     levels, kinds, parents = ctx.levels(), ctx.kinds(), ctx.parents()
     shapes: dict[str, Any] = {}
     for i, code in enumerate(ctx.codes):
         if code and levels[i] == "community" and ctx.present[i] and code not in shapes:
-            shapes[code] = ctx.planar[i]
+            shapes[code] = ctx.geo[i]
     grids: dict[str, list[int]] = {}
     for i, parent in enumerate(parents):
         if (
@@ -911,7 +1285,9 @@ def _community_shapes(ctx: _Context) -> dict[str, Any]:
         ):
             grids.setdefault(parent, []).append(i)
     for parent, rows in grids.items():
-        shapes[parent] = shapely.union_all(ctx.planar[np.array(rows)], grid_size=GRID_M)
+        union = _guard(ctx, drafts, "special-grid", rows, _union, ctx.geo[np.array(rows)])
+        if union is not None:
+            shapes[parent] = union
     return shapes
 
 
@@ -998,6 +1374,9 @@ _RULE_ORDER: Final = {
             "sliver",
             "outside_parent",
             "special_crosses_community",
+            "incomplete",
+            "missing_parent",
+            "geometry_engine",
         )
     )
 }
@@ -1015,6 +1394,8 @@ def _finish(drafts: list[_Draft], crs: pyproj.CRS | None) -> list[Issue]:
             points[has_point] = from_local_metric(points[has_point], crs)
     issues = []
     for d, g, p in zip(drafts, geoms.tolist(), points.tolist(), strict=True):
+        if d.geo_geom is not None:
+            g = d.geo_geom
         loc = d.lonlat
         if loc is None and p is not None:
             loc = (round(float(p.x), 7), round(float(p.y), 7))
@@ -1042,3 +1423,141 @@ def _finish(drafts: list[_Draft], crs: pyproj.CRS | None) -> list[Issue]:
         )
     )
     return issues
+
+
+def _present_only(geoms: np.ndarray, present: np.ndarray) -> np.ndarray:
+    out = np.full(len(geoms), None, dtype=object)
+    out[present] = geoms[present]
+    return out
+
+
+# --------------------------------------------------------------------------- completeness
+
+COMPLETENESS_AREA_TOLERANCE: Final = 0.01
+"""A generation may cover up to 1 % less area per level than the one it replaces
+(outlines redrawn along a road, say); more than that is ``incomplete``."""
+
+_AREA_LEVELS: Final = ("district", "street", "community", "grid", "microgrid")
+
+
+def check_completeness(
+    units: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame,
+    *,
+    scope: list[str] | None = None,
+    area_tolerance: float = COMPLETENESS_AREA_TOLERANCE,
+) -> list[Issue]:
+    """Does ``units`` cover what ``reference`` (the active generation) covers?
+
+    Within ``scope`` (codes; default: everything in ``reference``), every
+    district, street and community code of the reference must be present,
+    every reference community with grids must have grids, and at every level
+    the base units must cover the reference's area up to ``area_tolerance``.
+
+    Parameters
+    ----------
+    units, reference : geopandas.GeoDataFrame
+        Units tables (``code``, ``level``, ``kind``, ``parent_code``, geometry).
+    scope : list of str, optional
+        Codes the planner states the generation covers; only reference units
+        under them are required.
+    area_tolerance : float
+        Relative area shortfall allowed per level.
+
+    Returns
+    -------
+    list of Issue
+        ``incomplete`` errors naming what is missing.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> ref = gpd.GeoDataFrame({"code": ["330109", "330109001", "330109002"],
+    ...     "level": ["district", "street", "street"], "kind": "base",
+    ...     "parent_code": [None, "330109", "330109"]},
+    ...     geometry=[box(120, 30, 120.02, 30.01), box(120, 30, 120.01, 30.01),
+    ...               box(120.01, 30, 120.02, 30.01)], crs=4490)
+    >>> [(i.details["level"], i.codes) for i in check_completeness(ref.iloc[:2], ref)]
+    [('street', ['330109002']), ('street', [])]
+    """
+    prefixes = tuple(scope or ())
+    ref = reference[reference["code"].notna()].copy()
+    if prefixes:
+        ref = ref[ref["code"].astype(str).str.startswith(prefixes)]
+    have = units[units["code"].notna()]
+    codes = set(have["code"].astype(str))
+    issues: list[Issue] = []
+    scope_text = f" within the stated scope {', '.join(prefixes)}" if prefixes else ""
+    for level in ("district", "street", "community"):
+        want = ref[ref["level"] == level]
+        missing = [c for c in want["code"].astype(str) if c not in codes]
+        if missing:
+            names = (
+                dict(zip(want["code"].astype(str), want["name"], strict=True))
+                if "name" in want.columns
+                else {}
+            )
+            shown = ", ".join(f"{c} {names.get(c) or ''}".strip() for c in missing[:10])
+            more = f" (+{len(missing) - 10} more)" if len(missing) > 10 else ""
+            issues.append(
+                Issue(
+                    "error",
+                    "incomplete",
+                    missing,
+                    f"{len(missing)} {level} unit(s) of the active generation are missing"
+                    f"{scope_text}: {shown}{more}; import the whole district, use a partial "
+                    "re-import (--replace-under) or state the scope",
+                    details={"level": level, "missing": missing},
+                )
+            )
+    ref_grids = ref[(ref["level"] == "grid") & (ref["kind"] == "base")]
+    have_grids = have[(have["level"] == "grid") & (have["kind"] == "base")]
+    empty = sorted(set(ref_grids["parent_code"].dropna()) - set(have_grids["parent_code"].dropna()))
+    if empty:
+        shown = ", ".join(empty[:10]) + (f" (+{len(empty) - 10} more)" if len(empty) > 10 else "")
+        issues.append(
+            Issue(
+                "error",
+                "incomplete",
+                empty,
+                f"{len(empty)} communit{'y has' if len(empty) == 1 else 'ies have'} no grids "
+                f"in this generation although the active one has{scope_text}: {shown}",
+                details={"level": "grid", "communities_without_grids": empty},
+            )
+        )
+    for level in _AREA_LEVELS:
+        want = ref[(ref["level"] == level) & (ref["kind"] == "base")]
+        if want.empty:
+            continue
+        got = have[(have["level"] == level) & (have["kind"] == "base")]
+        if prefixes:
+            got = got[got["code"].astype(str).str.startswith(prefixes)]
+        want_m2 = float(_areas(want).sum())
+        got_m2 = float(_areas(got).sum()) if len(got) else 0.0
+        if want_m2 <= 0 or got_m2 >= want_m2 * (1 - area_tolerance):
+            continue
+        issues.append(
+            Issue(
+                "error",
+                "incomplete",
+                [],
+                f"the {level} level covers {got_m2 / 1e6:,.3f} km² of the active generation's "
+                f"{want_m2 / 1e6:,.3f} km²{scope_text} ({100 * got_m2 / want_m2:.1f} %, "
+                f"tolerance {100 * area_tolerance:g} %)",
+                area_m2=round(want_m2 - got_m2, 2),
+                details={
+                    "level": level,
+                    "area_m2": round(got_m2, 2),
+                    "reference_area_m2": round(want_m2, 2),
+                },
+            )
+        )
+    return issues
+
+
+def _areas(frame: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = frame.to_crs(STORAGE_EPSG).geometry.values if frame.crs else frame.geometry.values
+    arr = np.asarray(geoms, dtype=object)
+    if not len(arr):
+        return np.zeros(0)
+    return np.asarray(shapely.area(to_local_metric(arr)[0]), dtype=float)

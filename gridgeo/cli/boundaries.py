@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 
 import typer
 
+from gridgeo.boundaries.report import triage_text
 from gridgeo.cli.common import session_scope
 from gridgeo.store.generations import list_generations
 from gridgeo.workflows import planner
@@ -14,6 +17,17 @@ from gridgeo.workflows import planner
 app = typer.Typer(
     help="Import, validate, publish, compare and export boundary generations.", no_args_is_help=True
 )
+
+
+class _Steps:
+    """Progress as step lines on stderr, each with the seconds elapsed."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        sys.stderr.write(f"[{time.monotonic() - self.start:6.1f} s] {line}\n")
+        sys.stderr.flush()
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
@@ -59,15 +73,82 @@ def validate(
     generation: str = typer.Argument(..., help="Generation id or label."),
     repair: bool = typer.Option(False, help="Repair invalid geometries in the draft."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    changed_only: bool = typer.Option(
+        None,
+        "--changed-only/--all",
+        help="Show only findings that are not in the baseline generation's report "
+        "(default for a draft made from an edit or a partial re-import).",
+        show_default=False,
+    ),
+    severity: str = typer.Option(None, "--severity", help="Show only error or warning."),
+    level: list[str] = typer.Option(
+        [], "--level", help="Show only findings about this level (repeat)."
+    ),
+    scope: list[str] = typer.Option(
+        [],
+        "--scope",
+        help="Code the generation is stated to cover (repeat); completeness "
+        "against the active generation is checked only under it.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
 ) -> None:
     """Validate a generation; exits 1 when the report has errors."""
+    planner.check_report_filters(severity, level or None)
+    steps = None if quiet else _Steps()
     with session_scope() as session:
-        report = planner.validate_generation(session, generation, repair=repair)
+        report = planner.validate_generation(
+            session, generation, repair=repair, scope=scope or None, progress=steps
+        )
+        view = planner.report_view(
+            session,
+            generation,
+            changed_only=changed_only,
+            severity=severity,
+            levels=level or None,
+            progress=steps,
+        )
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
     else:
-        typer.echo(report.to_text())
+        typer.echo(triage_text(view, view.get("baseline_label")))
+        for change in report.changes:
+            typer.echo(
+                f"REPAIRED row {change['row']} ({change.get('code') or 'no code'}): "
+                f"{change['reason']}; area {change['area_before_m2']:,.1f} → "
+                f"{change['area_after_m2']:,.1f} m²"
+            )
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_command(
+    generation: str = typer.Argument(..., help="Generation id or label."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    changed_only: bool = typer.Option(
+        None,
+        "--changed-only/--all",
+        help="Only findings not in the baseline's report.",
+        show_default=False,
+    ),
+    severity: str = typer.Option(None, "--severity", help="Show only error or warning."),
+    level: list[str] = typer.Option([], "--level", help="Only this level (repeat)."),
+) -> None:
+    """Show the stored validation report of a generation (grouped and filtered)."""
+    with session_scope() as session:
+        view = planner.report_view(
+            session,
+            generation,
+            changed_only=changed_only,
+            severity=severity,
+            levels=level or None,
+            progress=_Steps(),
+        )
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(triage_text(view, view.get("baseline_label")))
+    if not view["ok"]:
         raise typer.Exit(1)
 
 
@@ -75,10 +156,13 @@ def validate(
 def publish_command(
     generation: str = typer.Argument(..., help="Generation id or label."),
     force: str = typer.Option(None, "--force", help="Publish despite errors; give the reason."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
 ) -> None:
     """Publish a validated generation atomically (the previous one is superseded)."""
     with session_scope() as session:
-        published = planner.publish_generation(session, generation, force_reason=force)
+        published = planner.publish_generation(
+            session, generation, force_reason=force, progress=None if quiet else _Steps()
+        )
         typer.echo(
             f"published generation {published.id} ({published.label}) "
             f"valid from {published.valid_from}"

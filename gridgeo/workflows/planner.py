@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +18,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.errors import GEOSException
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgeo.boundaries import ValidationReport, diff_generations, read_boundaries, validate_units
+from gridgeo.boundaries.report import Issue, triage
+from gridgeo.boundaries.validate import check_completeness
 from gridgeo.coding import recode_generation
-from gridgeo.errors import Conflict, InvalidInput
+from gridgeo.errors import Conflict, InvalidInput, NotFound
 from gridgeo.store.codes import record_lineage
 from gridgeo.store.generations import (
     active_generation,
@@ -69,6 +73,7 @@ class ImportSummary:
             "by_level": self.by_level,
             "coded": self.coded,
             "lineage": self.lineage,
+            "unused_columns": list(self.notes.get("unused_columns", [])),
             "notes": self.notes,
         }
 
@@ -215,10 +220,57 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+Progress = Callable[[str], None]
+"""A callback receiving one short line per step (the CLI prints them on stderr)."""
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _active_other(session: Session, generation: Generation) -> Generation | None:
+    """The published generation, unless it is ``generation`` itself (or none is published)."""
+    try:
+        active = active_generation(session)
+    except NotFound:
+        return None
+    return None if active.id == generation.id else active
+
+
+def baseline_generation(session: Session, generation: Generation) -> Generation | None:
+    """The generation a draft is compared with: the one it was made from, else the active one.
+
+    A draft made from an edit (redraw) or a partial re-import records the
+    generation it came from (``base_generation_id`` where the store has it, else
+    ``parent_id``).
+    """
+    base = _base_id(generation)
+    if base is not None and base != generation.id:
+        return get_generation(session, base)
+    return _active_other(session, generation)
+
+
+def _base_id(generation: Generation) -> int | None:
+    base = getattr(generation, "base_generation_id", None) or generation.parent_id
+    return int(base) if base is not None else None
+
+
 def validate_generation(
-    session: Session, ref: str | int, *, repair: bool = False, **options: Any
+    session: Session,
+    ref: str | int,
+    *,
+    repair: bool = False,
+    scope: list[str] | None = None,
+    progress: Progress | None = None,
+    **options: Any,
 ) -> ValidationReport:
     """Validate a draft; store the report; mark it validated when it has no errors.
+
+    Besides :func:`gridgeo.boundaries.validate_units` (with
+    ``parents_required``: a unit whose parent is not in the generation is an
+    error), the draft must cover what the active generation covers
+    (:func:`gridgeo.boundaries.validate.check_completeness`) unless ``scope``
+    states what it covers.
 
     Parameters
     ----------
@@ -227,6 +279,11 @@ def validate_generation(
         Generation id or label.
     repair : bool
         Repair invalid geometries in the draft (the report lists what changed).
+    scope : list of str, optional
+        Codes the generation is stated to cover (completeness is checked only
+        under them); recorded in the report.
+    progress : callable, optional
+        Receives one line per step.
     **options
         Passed to :func:`gridgeo.boundaries.validate_units`.
 
@@ -234,20 +291,130 @@ def validate_generation(
     -------
     ValidationReport
     """
+    say = progress or _quiet
     generation = get_generation(session, ref)
+    say(f"reading generation {generation.label}")
     units = read_units(session, generation.id)
-    report = validate_units(units, repair=repair, **options)
+    options.setdefault("parents_required", True)
+    report = validate_units(units, repair=repair, progress=say, **options)
     if repair and report.repaired is not None and generation.status in ("draft", "validated"):
+        say("storing repaired geometries")
         session.execute(
             text("DELETE FROM grid_units WHERE generation_id = :g"), {"g": generation.id}
         )
         insert_units(session, generation.id, report.repaired)
-        report = validate_units(report.repaired, **options)
-    generation.validation_report = report.to_dict()
+        units = report.repaired
+        report = validate_units(report.repaired, progress=say, **options)
+    active = _active_other(session, generation)
+    if active is not None:
+        say(f"checking completeness against the active generation {active.label}")
+        try:
+            found = check_completeness(units, read_units(session, active.id), scope=scope)
+        except (GEOSException, ValueError) as exc:  # reported, never a 500
+            found = [
+                Issue(
+                    "error",
+                    "geometry_engine",
+                    [],
+                    "the completeness check against the active generation could not be "
+                    f"completed: {str(exc).splitlines()[0][:300] if str(exc) else exc!r}",
+                    details={"check": "completeness", "error": type(exc).__name__},
+                )
+            ]
+        report.issues[:0] = found
+    stored = report.to_dict()
+    stored["scope"] = list(scope) if scope else None
+    stored["completeness_against"] = str(active.id) if active is not None else None
+    generation.validation_report = stored
     if generation.status in ("draft", "validated"):
         generation.status = "validated" if report.ok else "draft"
     session.flush()
     return report
+
+
+def check_report_filters(severity: str | None, levels: list[str] | None) -> None:
+    """Raise :class:`InvalidInput` for an unknown severity or level filter."""
+    from gridgeo.boundaries.mapping import LEVELS
+
+    if severity is not None and severity not in ("error", "warning"):
+        raise InvalidInput(f"severity must be error or warning, not {severity!r}")
+    bad = sorted(set(levels or ()) - set(LEVELS))
+    if bad:
+        raise InvalidInput(f"unknown level(s) {', '.join(bad)}; levels are {', '.join(LEVELS)}")
+
+
+def report_view(
+    session: Session,
+    ref: str | int,
+    *,
+    changed_only: bool | None = None,
+    severity: str | None = None,
+    levels: list[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The stored report of a generation, grouped, compared with its baseline and filtered.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    ref : str or int
+        Generation id or label (validated).
+    changed_only : bool, optional
+        Show only findings absent from the baseline's report (see
+        :func:`baseline_generation`). Default: on for a draft made from an
+        edit or a partial re-import (it records the generation it came from),
+        off otherwise.
+    severity : {"error", "warning"}, optional
+    levels : list of str, optional
+        Only findings naming units of these levels.
+    progress : callable, optional
+
+    Returns
+    -------
+    dict
+        :func:`gridgeo.boundaries.report.triage` plus ``generation``,
+        ``baseline_generation`` and the report's ``counts``.
+
+    Raises
+    ------
+    NotFound
+        The generation has not been validated.
+    InvalidInput
+        Unknown severity or level.
+    """
+    check_report_filters(severity, levels)
+    generation = get_generation(session, ref)
+    report = generation.validation_report
+    if report is None:
+        raise NotFound(f"generation {generation.label} has not been validated")
+    baseline = baseline_generation(session, generation)
+    if changed_only is None:
+        changed_only = _base_id(generation) is not None and baseline is not None
+    base_report: dict[str, Any] | None = None
+    if baseline is not None:
+        base_report = baseline.validation_report
+        if base_report is None:
+            (progress or _quiet)(f"validating the baseline generation {baseline.label} once")
+            base = validate_units(
+                read_units(session, baseline.id), parents_required=True, progress=progress
+            )
+            base_report = base.to_dict()
+            baseline.validation_report = base_report
+            session.flush()
+    view = triage(
+        report,
+        baseline=base_report,
+        changed_only=bool(changed_only and base_report is not None),
+        severity=severity,
+        levels=levels,
+    )
+    view["generation"] = str(generation.id)
+    view["label"] = generation.label
+    view["baseline_generation"] = str(baseline.id) if baseline is not None else None
+    view["baseline_label"] = baseline.label if baseline is not None else None
+    view["counts"] = dict(report.get("counts", {}))
+    view["scope"] = report.get("scope")
+    return view
 
 
 def publish_generation(
@@ -256,14 +423,21 @@ def publish_generation(
     *,
     force_reason: str | None = None,
     at: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Generation:
     """Publish a generation that passed validation, or force it with a recorded reason.
+
+    An incomplete generation (missing districts, streets, communities' grids
+    or area compared with the active one, or units whose parent is missing)
+    has validation errors and is refused like any other; the message names
+    what is missing.
 
     Raises
     ------
     Conflict
         The generation was not validated (or has errors) and no reason was given.
     """
+    say = progress or _quiet
     generation = get_generation(session, ref)
     if generation.status == "draft" and not force_reason:
         report = generation.validation_report
@@ -272,12 +446,32 @@ def publish_generation(
                 f"generation {generation.label} has not been validated; validate it first "
                 "or publish with a recorded reason (force)"
             )
-        errors = sum(1 for issue in report.get("issues", []) if issue.get("severity") == "error")
-        raise Conflict(
-            f"generation {generation.label} has {errors} validation error(s); fix them or "
+        errors = [i for i in report.get("issues", []) if i.get("severity") == "error"]
+        missing = [i for i in errors if i.get("rule") in ("incomplete", "missing_parent")]
+        message = (
+            f"generation {generation.label} has {len(errors)} validation error(s); fix them or "
             "publish with a recorded reason (force)"
         )
-    return publish(session, generation, at=at, forced_reason=force_reason)
+        if missing:
+            parents = sorted(
+                {
+                    str(i.get("details", {}).get("parent_code"))
+                    for i in missing
+                    if i.get("rule") == "missing_parent"
+                }
+            )
+            lines = [str(i.get("message")) for i in missing if i.get("rule") == "incomplete"]
+            if parents:
+                shown = ", ".join(parents[:10]) + (" …" if len(parents) > 10 else "")
+                lines.append(f"units refer to parents missing from the generation: {shown}")
+            message = (
+                f"generation {generation.label} is incomplete: " + "; ".join(lines) + ". " + message
+            )
+        raise Conflict(message, details={"errors": len(errors), "incomplete": len(missing)})
+    say(f"publishing generation {generation.label}")
+    published = publish(session, generation, at=at, forced_reason=force_reason)
+    say(f"published generation {published.label}")
+    return published
 
 
 def diff(session: Session, old_ref: str | int, new_ref: str | int) -> dict[str, Any]:

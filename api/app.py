@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 import gridgeo
 from api.errors import install_error_handlers
 from api.indexes import IndexRegistry
+from api.validation import GuardMiddleware
 from api.routers import (
     analytics,
     baseline,
@@ -32,6 +33,7 @@ from api.routers import (
 )
 from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
+from gridgeo.tempdirs import remove_stale_temp_dirs
 from gridgeo.store.db import make_engine
 from gridgeo.workflows.analytics import AnalyticsData
 
@@ -54,6 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        removed = await asyncio.to_thread(remove_stale_temp_dirs)
+        if removed:
+            log.info("removed %d stale gridgeo temporary directories", len(removed))
         app.state.engine = make_engine(settings)
         app.state.indexes = IndexRegistry(app.state.engine)
         app.state.analytics = AnalyticsData(app.state.engine)
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(GuardMiddleware)
     app.include_router(health.router)
     app.include_router(locate.router, prefix="/v1")
     app.include_router(grids.router, prefix="/v1")

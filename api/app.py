@@ -17,7 +17,6 @@ from fastapi.staticfiles import StaticFiles
 import gridgeo
 from api.errors import install_error_handlers
 from api.indexes import IndexRegistry
-from api.validation import GuardMiddleware
 from api.routers import (
     analytics,
     baseline,
@@ -31,10 +30,11 @@ from api.routers import (
     tracks,
     users,
 )
+from api.validation import GuardMiddleware
 from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
-from gridgeo.tempdirs import remove_stale_temp_dirs
 from gridgeo.store.db import make_engine
+from gridgeo.tempdirs import remove_stale_temp_dirs
 from gridgeo.workflows.analytics import AnalyticsData
 
 log = logging.getLogger("gridgeo.api")

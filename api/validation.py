@@ -30,6 +30,10 @@ log = logging.getLogger("gridgeo.api")
 
 MAX_OFFSET = 2**31 - 1
 """Largest accepted paging offset (the database takes 64-bit, we bound earlier)."""
+TIME_HELP = (
+    "ISO 8601 date or time; without a zone (2026-01-01, 2026-01-01T08:00) it is "
+    "local time in GRIDGEO_TIMEZONE (default Asia/Shanghai)."
+)
 MAX_SEED = 2**32 - 1
 """Largest accepted random seed."""
 

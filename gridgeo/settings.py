@@ -7,6 +7,7 @@ gridgeo uses its project-local cluster (see :mod:`gridgeo.store.localdb`).
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,9 @@ class Settings(BaseSettings):
         How often each API process checks for a newly published generation.
     baseline_endpoints : bool
         Serve the benchmark baselines (``/bench/...``), off by default.
+    timezone : str
+        IANA zone of times given without one (``at=2026-01-01``,
+        ``start=2026-01-01T08:00``); ``GRIDGEO_TIMEZONE``, default Asia/Shanghai.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -87,6 +91,16 @@ class Settings(BaseSettings):
     open_reads: bool = True
     index_refresh_seconds: float = 2.0
     baseline_endpoints: bool = False
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"GRIDGEO_TIMEZONE: unknown time zone {value[:60]!r}") from exc
+        return value
 
     @field_validator("database_url")
     @classmethod

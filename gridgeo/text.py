@@ -117,7 +117,9 @@ def is_ascii_digits(value: str) -> bool:
     return _ASCII_DIGITS.fullmatch(value) is not None
 
 
-def check_frame_text(frame: pd.DataFrame, source: str, columns: Iterable[str] | None = None) -> None:
+def check_frame_text(
+    frame: pd.DataFrame, source: str, columns: Iterable[str] | None = None
+) -> None:
     """Refuse control characters in the text columns of a table read from a file.
 
     Tab, line feed and carriage return are accepted (multi-line descriptions).

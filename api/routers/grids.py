@@ -13,7 +13,7 @@ from gridgeo.store.units import get_unit_feature, units_feature_collection
 
 router = APIRouter(tags=["grids"])
 Level = Literal["district", "street", "community", "grid", "microgrid"]
-CODE_PATTERN = r"^\d{6}(\d{3}){0,4}$"
+CODE_PATTERN = r"^[0-9]{6}([0-9]{3}){0,4}$"
 
 
 def _generation_id(session: Session, generation: str | None) -> int:
@@ -25,7 +25,9 @@ def _generation_id(session: Session, generation: str | None) -> int:
 def list_grids(
     level: Level | None = Query(None, description="Only units of this level."),
     parent: str | None = Query(None, pattern=CODE_PATTERN, description="Parent code."),
-    generation: str | None = Query(None, description="Generation id or label; default active."),
+    generation: str | None = Query(
+        None, max_length=200, description="Generation id or label; default active."
+    ),
     simplify_m: float | None = Query(None, gt=0, le=1000, description="Simplify (metres)."),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
@@ -42,7 +44,7 @@ def list_grids(
 @router.get("/grids/{code}")
 def get_grid(
     code: str = Path(..., pattern=CODE_PATTERN, description="6–18 digit code."),
-    generation: str | None = Query(None),
+    generation: str | None = Query(None, max_length=200),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Return one grid unit as a GeoJSON Feature."""

@@ -549,7 +549,9 @@ def _read_zip_members(
     members = [
         m
         for m in zf.namelist()
-        if not m.endswith("/") and "__MACOSX/" not in m and not PurePosixPath(m).name.startswith(".")
+        if not m.endswith("/")
+        and "__MACOSX/" not in m
+        and not PurePosixPath(m).name.startswith(".")
     ]
     shps = [m for m in members if m.lower().endswith(".shp")]
     if layer is not None:
@@ -560,7 +562,9 @@ def _read_zip_members(
         shps = wanted[:1]
     if not shps:
         inner = [
-            m for m in members if FORMATS.get(PurePosixPath(m).suffix.lower()) in ("gpkg", "geojson")
+            m
+            for m in members
+            if FORMATS.get(PurePosixPath(m).suffix.lower()) in ("gpkg", "geojson")
         ]
         if len(inner) == 1:
             suffix = PurePosixPath(inner[0]).suffix.lower()

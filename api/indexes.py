@@ -125,10 +125,26 @@ class IndexRegistry:
         return index
 
     async def poll(self, every_seconds: float) -> None:
-        """Refresh forever (run as a background task of the app's lifespan)."""
+        """Refresh forever (run as a background task of the app's lifespan).
+
+        A failure (typically the database being down) is logged once, as one
+        warning line without a traceback, and its end once ("recovered"); the
+        last good index keeps serving in between.
+        """
+        failing = False
         while True:
             await asyncio.sleep(every_seconds)
             try:
                 await asyncio.to_thread(self.refresh)
-            except Exception:  # noqa: BLE001 - keep serving the last good index
-                log.warning("could not refresh the locate index", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - keep serving the last good index
+                if not failing:
+                    log.warning(
+                        "could not refresh the locate index (%s); serving the last index "
+                        "until the database answers again",
+                        type(exc).__name__,
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.warning("locate index refresh recovered; the database answers again")
+                failing = False

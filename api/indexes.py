@@ -45,6 +45,7 @@ class IndexRegistry:
         self._lock = threading.Lock()
         self._others: OrderedDict[int, LocateIndex] = OrderedDict()
         self._active: tuple[int, LocateIndex] | None = None
+        self._failing = False
 
     def _build(self, session: Session, generation_id: int) -> LocateIndex:
         units = read_units(session, generation_id)
@@ -131,20 +132,19 @@ class IndexRegistry:
         warning line without a traceback, and its end once ("recovered"); the
         last good index keeps serving in between.
         """
-        failing = False
         while True:
             await asyncio.sleep(every_seconds)
             try:
                 await asyncio.to_thread(self.refresh)
             except Exception as exc:  # noqa: BLE001 - keep serving the last good index
-                if not failing:
+                if not self._failing:
                     log.warning(
                         "could not refresh the locate index (%s); serving the last index "
                         "until the database answers again",
                         type(exc).__name__,
                     )
-                failing = True
+                self._failing = True
             else:
-                if failing:
+                if self._failing:
                     log.warning("locate index refresh recovered; the database answers again")
-                failing = False
+                self._failing = False

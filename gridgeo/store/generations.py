@@ -71,7 +71,7 @@ def get_generation(session: Session, ref: str | int) -> Generation:
     generation = None
     text_ref = str(ref)
     check_text(text_ref, "generation")
-    if isinstance(ref, int) or is_ascii_digits(text_ref):
+    if isinstance(ref, int) or (len(text_ref) <= 12 and is_ascii_digits(text_ref)):
         number = int(ref)
         if 0 < number <= _MAX_ID:
             generation = session.get(Generation, number)

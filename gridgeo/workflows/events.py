@@ -25,6 +25,7 @@ from gridgeo.errors import InvalidInput
 from gridgeo.events.taxonomy import CATEGORIES
 from gridgeo.locate import LocateIndex
 from gridgeo.store.activity import insert_events
+from gridgeo.text import check_frame_text, excerpt
 
 SOURCES = ("patrol", "resident", "hotline", "higher_level")
 CATEGORY_BY_CODE = {category.code: category for category in CATEGORIES}
@@ -49,6 +50,12 @@ class ImportResult:
 
 def read_event_file(data: bytes, filename: str) -> pd.DataFrame:
     """Parse a CSV (lon, lat, category_code, reported_at …) or GeoJSON points file."""
+    frame = _parse_event_file(data, filename)
+    check_frame_text(frame, filename)
+    return frame
+
+
+def _parse_event_file(data: bytes, filename: str) -> pd.DataFrame:
     name = filename.lower()
     try:
         if name.endswith((".geojson", ".json")):
@@ -62,8 +69,16 @@ def read_event_file(data: bytes, filename: str) -> pd.DataFrame:
             return pd.DataFrame(rows)
         if name.endswith(".csv"):
             return pd.read_csv(io.BytesIO(data), dtype=str)
-    except (ValueError, AttributeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{filename} cannot be parsed: {exc}") from exc
+    except (
+        ValueError,
+        AttributeError,
+        TypeError,
+        IndexError,
+        KeyError,
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+    ) as exc:
+        raise InvalidInput(f"{filename} cannot be parsed: {excerpt(str(exc), 200)}") from None
     raise InvalidInput(f"{filename}: send a .csv or .geojson file")
 
 

@@ -24,6 +24,7 @@ from gridgeo.events import allowed_actions, get_category, transition
 from gridgeo.events.calendar import DEFAULT_CALENDAR
 from gridgeo.events.deadlines import due_at
 from gridgeo.store.activity import insert_events
+from gridgeo.text import excerpt
 
 STAGE_COLUMN = {
     "registered": "registered_at",
@@ -185,7 +186,7 @@ def _row(session: Session, event_id: str, *, lock: bool = False) -> Any:
         .first()
     )
     if row is None:
-        raise NotFound(f"event {event_id} does not exist")
+        raise NotFound(f"event {excerpt(event_id)} does not exist")
     return row
 
 

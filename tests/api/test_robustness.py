@@ -87,6 +87,7 @@ def test_control_characters_in_bodies_are_422(city_client: TestClient, city_db: 
         ("description", "broken\x00lamp"),
         ("external_id", "hot\x00line"),
         ("category_code", "S01\x0001"),
+        ("description", "lone \ud800 surrogate"),
     ):
         response = city_client.post("/v1/events", json={**event, field: value}, headers=headers)
         assert response.status_code == 422, (field, response.text)
@@ -237,6 +238,8 @@ def test_long_input_is_not_echoed(city_client: TestClient, city_db: Session) -> 
         response = city_client.post("/v1/events", json=body, headers=headers)
         assert response.status_code == 422
         assert len(response.content) < 2000, len(response.content)
+    response = city_client.get("/v1/events/" + "E" * 100_000)
+    assert response.status_code == 404 and len(response.content) < 1000
     response = city_client.get("/v1/generations/" + "9" * 5000 + "/report")
     assert response.status_code in (404, 422) and len(response.content) < 2000
     response = city_client.get("/v1/locate", params={"lon": 1, "lat": 1, "crs": "Q" * 90})

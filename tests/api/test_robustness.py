@@ -89,7 +89,11 @@ def test_control_characters_in_bodies_are_422(city_client: TestClient, city_db: 
         ("category_code", "S01\x0001"),
         ("description", "lone \ud800 surrogate"),
     ):
-        response = city_client.post("/v1/events", json={**event, field: value}, headers=headers)
+        response = city_client.post(
+            "/v1/events",
+            content=json.dumps({**event, field: value}),  # ASCII, lone surrogates escaped
+            headers={**headers, "Content-Type": "application/json"},
+        )
         assert response.status_code == 422, (field, response.text)
         assert field in response.json()["detail"]
     ok = city_client.post(
@@ -238,7 +242,7 @@ def test_long_input_is_not_echoed(city_client: TestClient, city_db: Session) -> 
         response = city_client.post("/v1/events", json=body, headers=headers)
         assert response.status_code == 422
         assert len(response.content) < 2000, len(response.content)
-    response = city_client.get("/v1/events/" + "E" * 100_000)
+    response = city_client.get("/v1/events/" + "E" * 30_000)
     assert response.status_code == 404 and len(response.content) < 1000
     response = city_client.get("/v1/generations/" + "9" * 5000 + "/report")
     assert response.status_code in (404, 422) and len(response.content) < 2000

@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgeo.crs import CRS_NAMES, to_wgs84
+from gridgeo.crs import CRS_NAMES, normalize_crs_name, to_wgs84
 from gridgeo.errors import InvalidInput
 from gridgeo.events.taxonomy import CATEGORIES
 from gridgeo.locate import LocateIndex
@@ -82,6 +82,14 @@ def _parse_event_file(data: bytes, filename: str) -> pd.DataFrame:
     raise InvalidInput(f"{filename}: send a .csv or .geojson file")
 
 
+def _canonical_crs(name: str) -> str:
+    """The canonical name of a named CRS alias (``EPSG:4326`` → ``wgs84``), else as given."""
+    try:
+        return normalize_crs_name(name)
+    except InvalidInput:
+        return name.lower()
+
+
 def check_event_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Split rows into good ones (normalised) and rejects with row-level reasons."""
     frame = frame.copy()
@@ -105,7 +113,7 @@ def check_event_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, 
     flag(times.isna(), "reported_at is not a date-time")
     flag(lon.isna() | lat.isna(), "lon/lat are not numbers")
     flag((lon.abs() > 180) | (lat.abs() > 90), "lon/lat out of range")
-    frame["crs"] = frame["crs"].astype(str).str.lower()
+    frame["crs"] = frame["crs"].astype(str).map(_canonical_crs)
     flag(~frame["crs"].isin(CRS_NAMES), f"crs must be one of {', '.join(CRS_NAMES)}")
     flag(~frame["category_code"].isin(list(CATEGORY_BY_CODE)), "unknown category_code")
     flag(~frame["source"].isin(SOURCES), f"source must be one of {', '.join(SOURCES)}")

@@ -235,3 +235,30 @@ def test_cli_import_of_bad_files_exits_cleanly(fresh_city_url: str, tmp_path: Pa
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "encoding" in result.stderr
+
+
+def test_remaining_constraint_errors_are_mapped_without_sql(db: Session) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from gridgeo.errors import Conflict
+    from gridgeo.store.db import translate_error
+    from gridgeo.store.generations import create_generation
+    from gridgeo.store.units import insert_units
+
+    generation = create_generation(db, "constraint-test")
+    units = gpd.GeoDataFrame(
+        {"code": [CODE, CODE], "level": ["grid", "grid"]},
+        geometry=[shapely.box(120.1, 30.1, 120.2, 30.2)] * 2,
+        crs=4490,
+    )
+    with pytest.raises(DBAPIError) as caught, db.begin_nested():
+        insert_units(db, generation.id, units)
+    mapped = translate_error(caught.value)
+    assert isinstance(mapped, Conflict)
+    assert mapped.details["constraint"] == "uq_grid_units_generation_code"
+    assert "INSERT" not in mapped.message and CODE not in mapped.message
+    units = units.iloc[:1].assign(households=[10**12])
+    with pytest.raises(DBAPIError) as caught, db.begin_nested():
+        insert_units(db, generation.id, units)
+    mapped = translate_error(caught.value)
+    assert isinstance(mapped, InvalidInput) and "out of range" in mapped.message

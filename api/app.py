@@ -33,9 +33,11 @@ from api.routers import (
     users,
 )
 from api.web import install_web_conventions
+from api.validation import GuardMiddleware
 from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine
+from gridgeo.tempdirs import remove_stale_temp_dirs
 from gridgeo.workflows.analytics import AnalyticsData
 
 log = logging.getLogger("gridgeo.api")
@@ -57,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        removed = await asyncio.to_thread(remove_stale_temp_dirs)
+        if removed:
+            log.info("removed %d stale gridgeo temporary directories", len(removed))
         app.state.engine = make_engine(settings)
         app.state.indexes = IndexRegistry(app.state.engine)
         app.state.analytics = AnalyticsData(app.state.engine)
@@ -82,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tile_cache = tiles.TileCache(settings.tile_cache_size)
     install_error_handlers(app)
     install_web_conventions(app, settings)
+    app.add_middleware(GuardMiddleware)
     app.include_router(health.router)
     app.include_router(locate.router, prefix="/v1")
     app.include_router(grids.router, prefix="/v1")

@@ -1,7 +1,8 @@
 """The one place where errors become HTTP responses.
 
 gridgeo errors map to their ``status_code``; request validation to 422;
-database connection failures to 503; anything else to a bare 500 that never
+database connection failures to 503; constraint and data errors to 409 /
+422 naming the constraint (never the SQL); anything else to a bare 500 that never
 echoes the exception.
 """
 
@@ -17,6 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridgeo.errors import GridgeoError
+from gridgeo.store.db import translate_error
+from gridgeo.text import bounded
 
 log = logging.getLogger("gridgeo.api")
 
@@ -26,11 +29,15 @@ DATABASE_DOWN = (
 )
 
 
+MAX_MESSAGE_CHARS = 2000
+"""Longest ``detail`` sent; inputs are quoted as bounded excerpts well below this."""
+
+
 def error_body(status: int, code: str, message: str, details: object = None) -> dict[str, object]:
     """Build the JSON body of an error response."""
-    body: dict[str, object] = {"error": code, "detail": message}
+    body: dict[str, object] = {"error": code, "detail": bounded(message, MAX_MESSAGE_CHARS)}
     if details is not None:
-        body["details"] = jsonable_encoder(details)
+        body["details"] = bounded(jsonable_encoder(details))
     return body
 
 
@@ -76,6 +83,12 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if _is_connection_failure(exc):
         log.warning("database unavailable on %s", request.url.path)
         return JSONResponse(error_body(503, "database_unavailable", DATABASE_DOWN), 503)
+    mapped = translate_error(exc)
+    if mapped is not None:
+        return JSONResponse(
+            error_body(mapped.status_code, mapped.code, mapped.message, mapped.details),
+            status_code=mapped.status_code,
+        )
     log.exception("database error on %s", request.url.path)
     return JSONResponse(error_body(500, "internal_error", "internal server error"), 500)
 

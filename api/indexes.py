@@ -45,6 +45,7 @@ class IndexRegistry:
         self._lock = threading.Lock()
         self._others: OrderedDict[int, LocateIndex] = OrderedDict()
         self._active: tuple[int, LocateIndex] | None = None
+        self._failing = False
 
     def _build(self, session: Session, generation_id: int) -> LocateIndex:
         units = read_units(session, generation_id)
@@ -125,10 +126,25 @@ class IndexRegistry:
         return index
 
     async def poll(self, every_seconds: float) -> None:
-        """Refresh forever (run as a background task of the app's lifespan)."""
+        """Refresh forever (run as a background task of the app's lifespan).
+
+        A failure (typically the database being down) is logged once, as one
+        warning line without a traceback, and its end once ("recovered"); the
+        last good index keeps serving in between.
+        """
         while True:
             await asyncio.sleep(every_seconds)
             try:
                 await asyncio.to_thread(self.refresh)
-            except Exception:  # noqa: BLE001 - keep serving the last good index
-                log.warning("could not refresh the locate index", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - keep serving the last good index
+                if not self._failing:
+                    log.warning(
+                        "could not refresh the locate index (%s); serving the last index "
+                        "until the database answers again",
+                        type(exc).__name__,
+                    )
+                self._failing = True
+            else:
+                if self._failing:
+                    log.warning("locate index refresh recovered; the database answers again")
+                self._failing = False

@@ -67,7 +67,10 @@ True
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -83,6 +86,7 @@ __all__ = [
     "CHINA_LON_MIN",
     "CRS_EPSG",
     "CRS_NAMES",
+    "CRSSpec",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "check_lonlat",
@@ -92,6 +96,8 @@ __all__ = [
     "gcj02_to_wgs84",
     "normalize_crs_name",
     "out_of_china",
+    "parse_crs",
+    "point_to_wgs84",
     "to_wgs84",
     "transform_geometries",
     "validate_lonlat",
@@ -218,6 +224,124 @@ def normalize_crs_name(name: str) -> str:
         "(aliases such as EPSG:4326, EPSG:4490, gcj-02, bd-09, bd09ll are accepted)",
         details={"crs": str(name), "allowed": list(CRS_NAMES)},
     )
+
+
+_EPSG_PATTERN: Final = re.compile(r"(?:epsg:?|urn:ogc:def:crs:epsg::)?([0-9]{4,6})")
+
+
+@dataclass(frozen=True)
+class CRSSpec:
+    """A parsed ``crs=`` value: a named system or an EPSG code PROJ knows.
+
+    Attributes
+    ----------
+    name : str
+        ``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``, or ``EPSG:<code>``.
+    epsg : int or None
+        The EPSG code (None for GCJ-02 and BD-09).
+    projected : bool
+        True when coordinates are x/y metres (e.g. Gauss–Krüger zones).
+    """
+
+    name: str
+    epsg: int | None
+    projected: bool = False
+
+    @property
+    def named(self) -> bool:
+        """True for the four named systems (:data:`CRS_NAMES`)."""
+        return self.name in CRS_NAMES
+
+
+CRS_HELP: Final = (
+    "wgs84 (EPSG:4326, 4326), cgcs2000 (EPSG:4490), gcj02 (gcj-02, amap), bd09 (bd-09, baidu), "
+    "or the EPSG code of another CRS, e.g. EPSG:4549 (CGCS2000 Gauss–Krüger CM 120°E, "
+    "x/y in metres)"
+)
+"""One-line description of what :func:`parse_crs` accepts (for help texts)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _epsg_spec(code: int) -> CRSSpec | None:
+    import pyproj  # deferred: only EPSG codes need PROJ
+
+    try:
+        crs = pyproj.CRS.from_epsg(code)
+    except pyproj.exceptions.CRSError:
+        return None
+    if not (crs.is_projected or crs.is_geographic):
+        return None
+    return CRSSpec(f"EPSG:{code}", code, projected=bool(crs.is_projected))
+
+
+def parse_crs(name: str) -> CRSSpec:
+    """Parse a ``crs=`` value of the API or the CLI (one parser for both).
+
+    Accepts every alias of :func:`normalize_crs_name` (``wgs84``,
+    ``EPSG:4326``, ``4326``, ``gcj-02``, ``bd-09``, ``EPSG:4490`` …) and the
+    EPSG code of any geographic or projected CRS PROJ knows, such as the
+    CGCS2000 Gauss–Krüger zones (``EPSG:4549``); with a projected CRS the
+    coordinates are x/y metres.
+
+    Raises
+    ------
+    CRSMismatch
+        Unknown name or code (the message lists what is accepted and quotes
+        at most 40 characters of the input).
+
+    Examples
+    --------
+    >>> parse_crs("EPSG:4326").name, parse_crs("gcj-02").name, parse_crs("4549")
+    ('wgs84', 'gcj02', CRSSpec(name='EPSG:4549', epsg=4549, projected=True))
+    """
+    if isinstance(name, str) and len(name) <= 100:
+        canonical = _ALIASES.get(_alias_key(name))
+        if canonical is not None:
+            return CRSSpec(canonical, CRS_EPSG[canonical])
+        found = _EPSG_PATTERN.fullmatch(_alias_key(name))
+        if found is not None:
+            spec = _epsg_spec(int(found.group(1)))
+            if spec is not None:
+                return spec
+    shown = repr(name[:40]) + ("…" if len(name) > 40 else "") if isinstance(name, str) else "?"
+    raise CRSMismatch(
+        f"unknown CRS {shown}; use {CRS_HELP}",
+        details={"crs": shown, "allowed": list(CRS_NAMES) + ["EPSG:<code>"]},
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _transformer(epsg: int) -> Any:
+    import pyproj
+
+    return pyproj.Transformer.from_crs(epsg, 4490, always_xy=True)
+
+
+def point_to_wgs84(x: ArrayLike, y: ArrayLike, crs: str | CRSSpec) -> LonLat:
+    """Convert coordinates in any :func:`parse_crs` CRS to WGS84/CGCS2000 lon/lat.
+
+    Projected coordinates must be finite (NaN or infinity raise); the result
+    is then checked like any lon/lat (call :func:`check_lonlat` on it).
+
+    Examples
+    --------
+    >>> lon, lat = point_to_wgs84(500000.0, 3320000.0, "EPSG:4549")
+    >>> round(float(lon), 6), round(float(lat), 3)
+    (120.0, 29.999)
+    """
+    spec = crs if isinstance(crs, CRSSpec) else parse_crs(crs)
+    if spec.named:
+        return to_wgs84(x, y, spec.name)
+    assert spec.epsg is not None
+    xs, ys = _as_pair(x, y)
+    bad = np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys)).ravel())
+    if bad.size:
+        raise InvalidInput(
+            f"row {int(bad[0])}: coordinates in {spec.name} are not finite",
+            details={"rows": bad.tolist()[:1000], "count": int(bad.size)},
+        )
+    lon, lat = _transformer(spec.epsg).transform(xs, ys, errcheck=False)
+    return _result(lon, lat)
 
 
 # --------------------------------------------------------------------------- arrays

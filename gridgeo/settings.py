@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +87,9 @@ class Settings(BaseSettings):
         is cut to it).
     tile_cache_size : int
         Vector tiles kept in memory per API process.
+    timezone : str
+        IANA zone of times given without one (``at=2026-01-01``,
+        ``start=2026-01-01T08:00``); ``GRIDGEO_TIMEZONE``, default Asia/Shanghai.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -100,6 +104,16 @@ class Settings(BaseSettings):
     cors_origins: str = "*"
     page_max: Annotated[int, Field(ge=1)] = 10_000
     tile_cache_size: Annotated[int, Field(ge=0)] = 2048
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"GRIDGEO_TIMEZONE: unknown time zone {value[:60]!r}") from exc
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -15,7 +15,7 @@ router = APIRouter(tags=["codes"])
 
 @router.get("/codes/{code}/history")
 def get_code_history(
-    code: str = Path(..., pattern=r"^\d{6}(\d{3}){0,4}$", description="6–18 digit code."),
+    code: str = Path(..., pattern=r"^[0-9]{6}([0-9]{3}){0,4}$", description="6–18 digit code."),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Registry state, generations holding the code, and split/merge lineage."""

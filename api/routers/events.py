@@ -7,60 +7,89 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from pydantic import BaseModel, Field, JsonValue, field_validator
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from pydantic import Field, JsonValue, field_validator
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
-from gridgeo.crs import check_lonlat, to_wgs84
+from api.validation import MAX_OFFSET, TIME_HELP, Number, RequestBody, localize
+from gridgeo.crs import CRS_HELP, check_lonlat, parse_crs, point_to_wgs84
 from gridgeo.errors import Forbidden, InvalidInput
 from gridgeo.events import ACTIONS, check_role
 from gridgeo.events.indicators import indicators, overdue_list
+from gridgeo.events.workflow import CLOSED_STATES, OPEN_STATES, STATES
 from gridgeo.settings import Settings
 from gridgeo.store import events as store
 from gridgeo.store.users import Principal
+from gridgeo.text import excerpt
 from gridgeo.workflows.events import SOURCES, import_events, read_event_file
 
 router = APIRouter(tags=["events"])
-CRSName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
-class NewEvent(BaseModel):
+class NewEvent(RequestBody):
     """Body of ``POST /v1/events``."""
 
-    category_code: str = Field(..., examples=["S0101"])
-    lon: float
-    lat: float
-    crs: CRSName = "wgs84"
+    category_code: str = Field(..., max_length=16, examples=["S0101"])
+    lon: Number = Field(..., description="Longitude (or x in metres for a projected `crs`).")
+    lat: Number = Field(..., description="Latitude (or y in metres for a projected `crs`).")
+    crs: str = Field("wgs84", max_length=100, description=CRS_HELP)
     source: Literal["patrol", "resident", "hotline", "higher_level"] = "patrol"
     description: str = Field("", max_length=4000)
     external_id: str | None = Field(None, max_length=200)
 
 
-@router.post("/events", status_code=201)
+@router.post(
+    "/events",
+    status_code=201,
+    responses={200: {"description": "A retry: the event with this external_id already exists."}},
+)
 def report_event(
     body: NewEvent,
     request: Request,
+    response: Response,
     principal: Principal = Depends(require_role("worker")),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    """Report an event (worker inside their own grids, or admin); the owner grid is stored."""
+    """Report an event (worker inside their own grids, or admin); the owner grid is stored.
+
+    Idempotent by ``external_id``: a retry with an ``external_id`` that is
+    already stored returns the existing event with status **200** (the first
+    report answers **201**) and changes nothing, so a hotline system may
+    resend safely. The caller must be allowed to see that event (a worker
+    only in their own grids).
+
+    A projected ``crs`` (an EPSG code such as ``EPSG:4549``) takes ``lon``/
+    ``lat`` as x/y metres; such points are stored converted to CGCS2000
+    longitude/latitude (``crs`` ``cgcs2000``).
+    """
     check_role(principal.role, "report")
-    check_lonlat([body.lon], [body.lat])
-    x, y = to_wgs84(np.array([body.lon]), np.array([body.lat]), body.crs)
+    spec = parse_crs(body.crs)
+    if body.external_id is not None:
+        existing = store.find_by_external_id(session, body.external_id)
+        if existing is not None:
+            return _replay(existing, principal, response)
+    if spec.named:
+        check_lonlat([body.lon], [body.lat])
+        lon, lat, crs = body.lon, body.lat, spec.name
+    else:
+        x_, y_ = point_to_wgs84([body.lon], [body.lat], spec)
+        check_lonlat(x_, y_)
+        lon, lat, crs = float(x_[0]), float(y_[0]), "cgcs2000"
+    x, y = point_to_wgs84(np.array([lon]), np.array([lat]), crs)
     index = request.app.state.indexes.active(session)
     owner = index.locate(x, y).owner[0]
     if principal.role == "worker":
         if owner is None:
             raise Forbidden("the point is outside every grid; a worker reports inside a grid")
         principal.require_grid(owner)
-    return store.create_event(
+    created = store.create_event(
         session,
         category_code=body.category_code,
-        lon=body.lon,
-        lat=body.lat,
-        crs=body.crs,
+        lon=lon,
+        lat=lat,
+        crs=crs,
         source=body.source,
         owner_code=owner,
         generation_id=int(index.generation),
@@ -68,6 +97,22 @@ def report_event(
         reporter=principal.name,
         external_id=body.external_id,
     )
+    if created is None:  # a concurrent retry stored it first
+        assert body.external_id is not None
+        existing = store.find_by_external_id(session, body.external_id)
+        assert existing is not None
+        return _replay(existing, principal, response)
+    return created
+
+
+def _replay(event: dict[str, Any], principal: Principal, response: Response) -> dict[str, Any]:
+    owner = event["properties"]["owner_code"]
+    if principal.role == "worker":
+        if owner is None:
+            raise Forbidden("this event belongs to no grid")
+        principal.require_grid(owner)
+    response.status_code = 200
+    return event
 
 
 @router.post("/events/import")
@@ -86,27 +131,74 @@ async def import_event_file(
     return import_events(session, frame, index, all_or_nothing=all_or_nothing).to_dict()
 
 
+STATUS_GROUPS: dict[str, tuple[str, ...]] = {
+    "open": tuple(state for state in STATES if state in OPEN_STATES),
+    "closed": tuple(state for state in STATES if state in CLOSED_STATES),
+}
+"""``status=`` groups of workflow states."""
+STATUS_HELP = (
+    "Comma-separated workflow states or groups: open ("
+    + ", ".join(STATUS_GROUPS["open"])
+    + "), closed ("
+    + ", ".join(STATUS_GROUPS["closed"])
+    + "), or any of "
+    + ", ".join(STATES)
+    + "."
+)
+
+
+def parse_status(value: str | None) -> list[str] | None:
+    """Workflow states selected by ``status=`` (None: every state).
+
+    Raises
+    ------
+    InvalidInput
+        An unknown state or group; the message lists the valid ones.
+    """
+    if value is None or not value.strip():
+        return None
+    states: list[str] = []
+    for part in value.split(","):
+        key = part.strip().lower()
+        if key in STATUS_GROUPS:
+            states.extend(STATUS_GROUPS[key])
+        elif key in STATES:
+            states.append(key)
+        else:
+            raise InvalidInput(
+                f"status: unknown status {excerpt(part, 40)}; use open, closed or one of "
+                + ", ".join(STATES),
+                details={"field": "status", "allowed": ["open", "closed", *STATES]},
+            )
+    return list(dict.fromkeys(states))
+
+
 @router.get("/events")
 def get_events(
-    grid: str | None = Query(None, pattern=r"^\d{15}(\d{3})?$"),
-    street: str | None = Query(None, pattern=r"^\d{9}$"),
-    status: str | None = Query(None),
-    category: str | None = Query(None),
-    start: datetime | None = Query(None),
-    end: datetime | None = Query(None),
+    grid: str | None = Query(None, pattern=r"^[0-9]{15}([0-9]{3})?$"),
+    street: str | None = Query(None, pattern=r"^[0-9]{9}$"),
+    status: str | None = Query(None, max_length=200, description=STATUS_HELP),
+    category: str | None = Query(None, max_length=100),
+    start: datetime | None = Query(None, description=TIME_HELP),
+    end: datetime | None = Query(None, description=TIME_HELP),
     limit: int = Query(1000, ge=1, le=10_000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
-    """Events as GeoJSON, filtered by grid, street, status, category and time."""
+    """Events as GeoJSON, filtered by grid, street, status, category and time.
+
+    ``status`` takes workflow states or the groups ``open`` / ``closed``
+    (comma-separated); times without a zone are in ``GRIDGEO_TIMEZONE``.
+    """
     return store.list_events(
         session,
         grid=grid,
         street=street,
-        status=status,
+        status=parse_status(status),
         category=category,
-        start=start,
-        end=end,
+        start=localize(start, settings.timezone),
+        end=localize(end, settings.timezone),
         limit=limit,
         offset=offset,
     )
@@ -117,12 +209,12 @@ EVENT_ACTIONS = tuple(action for action in ACTIONS if action != "report")
 _ACTION_ENUM: list[JsonValue] = list(EVENT_ACTIONS)
 
 
-class Action(BaseModel):
+class Action(RequestBody):
     """Body of ``POST /v1/events/{event_id}/actions``."""
 
     action: str = Field(..., json_schema_extra={"enum": _ACTION_ENUM})
     comment: str | None = Field(None, max_length=4000)
-    hours: float | None = Field(None, gt=0, le=2000, description="Working hours, for defer.")
+    hours: Number | None = Field(None, gt=0, le=2000, description="Working hours, for defer.")
 
     @field_validator("action")
     @classmethod
@@ -175,13 +267,17 @@ def get_event(event_id: str, session: Session = Depends(get_session)) -> dict[st
 @router.get("/indicators")
 def get_indicators(
     by: Literal["grid_code", "street_code", "department"] = Query("grid_code"),
-    start: datetime = Query(..., description="Period start (inclusive)."),
-    end: datetime = Query(..., description="Period end (exclusive)."),
+    start: datetime = Query(..., description="Period start (inclusive). " + TIME_HELP),
+    end: datetime = Query(..., description="Period end (exclusive). " + TIME_HELP),
     session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
 ) -> list[dict[str, Any]]:
-    """Counts, 按期结案率, closure rate, mean handling time and overdue per unit."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("start and end need a timezone, e.g. 2026-10-01T00:00:00+08:00")
+    """Counts, 按期结案率, closure rate, mean handling time and overdue per unit.
+
+    Times without a zone (``2026-10-01``) are in ``GRIDGEO_TIMEZONE``.
+    """
+    start = localize(start, settings.timezone) or start
+    end = localize(end, settings.timezone) or end
     if end <= start:
         raise InvalidInput("end must be after start")
     frame = store.events_frame(session)

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
-from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import shapely
 import shapely.geometry
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from api.deps import get_session, get_settings, require_role
-from gridgeo.errors import InvalidInput, PayloadTooLarge
+from api.validation import RequestBody, SafeStr, SafeText
+from gridgeo.errors import InvalidInput, NotFound, PayloadTooLarge
 from gridgeo.settings import Settings
 from gridgeo.store.generations import create_generation, get_generation, list_generations
 from gridgeo.store.models import Generation
 from gridgeo.store.users import Principal
+from gridgeo.tempdirs import make_temp_dir
+from gridgeo.text import check_text, excerpt, is_ascii_digits
 from gridgeo.workflows import planner
 
 router = APIRouter(tags=["generations"])
@@ -42,7 +45,7 @@ def generation_json(generation: Generation) -> dict[str, Any]:
     }
 
 
-class DraftRequest(BaseModel):
+class DraftRequest(RequestBody):
     """Body of ``POST /v1/generations``."""
 
     label: str | None = Field(None, min_length=1, max_length=200)
@@ -69,7 +72,7 @@ def post_generation(
 
 def _check_size(request: Request, limit: int) -> None:
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
+    if length and is_ascii_digits(length) and int(length) > limit:
         raise PayloadTooLarge(f"the upload of {length} bytes exceeds the limit of {limit} bytes")
 
 
@@ -87,12 +90,16 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 async def import_generation(
     request: Request,
     file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet"),
-    crs: str | None = Form(None, description="Declared CRS (gcj02, bd09, EPSG:4549 …)."),
-    layer: str | None = Form(None),
-    encoding: str | None = Form(None),
-    mapping: str | None = Form(None, description='JSON object, e.g. {"code": "WGBM"}'),
-    label: str | None = Form(None, max_length=200),
-    note: str | None = Form(None, max_length=2000),
+    crs: SafeStr | None = Form(
+        None, max_length=2000, description="Declared CRS (gcj02, bd09, EPSG:4549 …)."
+    ),
+    layer: SafeStr | None = Form(None, max_length=200),
+    encoding: SafeStr | None = Form(None, max_length=40),
+    mapping: SafeStr | None = Form(
+        None, max_length=10_000, description='JSON object, e.g. {"code": "WGBM"}'
+    ),
+    label: SafeStr | None = Form(None, max_length=200),
+    note: SafeText | None = Form(None, max_length=2000),
     recode: bool = Form(False),
     principal: Principal = Depends(require_role("planner")),
     settings: Settings = Depends(get_settings),
@@ -105,8 +112,13 @@ async def import_generation(
         columns = json.loads(mapping) if mapping else None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"mapping is not a JSON object: {exc.msg}") from exc
-    if columns is not None and not isinstance(columns, dict):
+    if columns is not None and not (
+        isinstance(columns, dict) and all(isinstance(v, str) for v in columns.values())
+    ):
         raise InvalidInput("mapping must be a JSON object of target: source column")
+    for target, source in (columns or {}).items():
+        check_text(target, "mapping")
+        check_text(source, "mapping")
     summary = await run_in_threadpool(
         planner.import_boundaries,
         session,
@@ -123,7 +135,7 @@ async def import_generation(
     return summary.to_dict()
 
 
-class ValidateRequest(BaseModel):
+class ValidateRequest(RequestBody):
     """Body of ``POST /v1/generations/{ref}/validate``."""
 
     repair: bool = False
@@ -176,7 +188,7 @@ def get_report(
     )
 
 
-class PublishRequest(BaseModel):
+class PublishRequest(RequestBody):
     """Body of ``POST /v1/generations/{ref}/publish``."""
 
     force_reason: str | None = Field(None, min_length=3, max_length=2000)
@@ -212,20 +224,24 @@ def export_generation(
     session: Session = Depends(get_session),
 ) -> FileResponse:
     """Download a generation as GeoJSON, GeoPackage, zipped Shapefile or GeoParquet."""
-    tmp = Path(tempfile.mkdtemp(prefix="gridgeo-export-"))
     generation = get_generation(session, ref)
     name = f"gridgeo-{generation.label}{planner.EXPORT_FORMATS[format]}"
-    path = planner.export_generation(session, ref, tmp / name, format)
+    tmp = make_temp_dir("export")
+    try:
+        path = planner.export_generation(session, ref, tmp / name, format)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return FileResponse(path, filename=name, background=BackgroundTask(shutil.rmtree, tmp))
 
 
-class RedrawRequest(BaseModel):
+class RedrawRequest(RequestBody):
     """Body of ``POST /v1/generations/{ref}/redraw``."""
 
     operation: Literal["split", "merge", "move", "replace"]
-    code: str | None = Field(None, pattern=r"^\d{15}(\d{3})?$")
-    codes: list[str] | None = None
-    new_parent: str | None = Field(None, pattern=r"^\d{15}$")
+    code: str | None = Field(None, pattern=r"^[0-9]{15}([0-9]{3})?$")
+    codes: list[str] | None = Field(None, max_length=10_000)
+    new_parent: str | None = Field(None, pattern=r"^[0-9]{15}$")
     geometry: dict[str, Any] | None = Field(
         None, description="GeoJSON LineString (split) or Polygon (replace), lon/lat EPSG:4490"
     )
@@ -246,7 +262,11 @@ def redraw_generation(
         try:
             geometry = shapely.geometry.shape(body.geometry)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(f"geometry is not valid GeoJSON: {exc}") from exc
+            raise InvalidInput(
+                f"geometry is not valid GeoJSON: {excerpt(str(exc), 200)}"
+            ) from None
+        if not np.isfinite(shapely.get_coordinates(geometry)).all():
+            raise InvalidInput("geometry: coordinates must be finite (no NaN or infinity)")
     summary = planner.redraw(
         session,
         ref,

@@ -18,8 +18,8 @@ from gridgeo.store.units import get_unit_feature
 
 router = APIRouter(tags=["grids"])
 Level = Literal["district", "street", "community", "grid", "microgrid"]
-CODE_PATTERN = r"^\d{6}(\d{3}){0,4}$"
 GRIDS_DEFAULT_LIMIT = 1000
+CODE_PATTERN = r"^[0-9]{6}([0-9]{3}){0,4}$"
 
 
 def _generation(session: Session, generation: str | None) -> Generation:
@@ -31,7 +31,9 @@ def list_grids(
     request: Request,
     level: Level | None = Query(None, description="Only units of this level."),
     parent: str | None = Query(None, pattern=CODE_PATTERN, description="Parent code."),
-    generation: str | None = Query(None, description="Generation id or label; default active."),
+    generation: str | None = Query(
+        None, max_length=200, description="Generation id or label; default active."
+    ),
     simplify_m: float | None = Query(None, gt=0, le=1000, description="Simplify (metres)."),
     limit: int = Query(
         GRIDS_DEFAULT_LIMIT,
@@ -86,7 +88,7 @@ def list_grids(
 def get_grid(
     request: Request,
     code: str = Path(..., pattern=CODE_PATTERN, description="6–18 digit code."),
-    generation: str | None = Query(None),
+    generation: str | None = Query(None, max_length=200),
     session: Session = Depends(get_session),
 ) -> Response:
     """Return one grid unit as a GeoJSON Feature."""

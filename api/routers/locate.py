@@ -6,25 +6,26 @@ import io
 import json
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
 from api.deps import get_settings
 from api.indexes import IndexRegistry
-from gridgeo.crs import check_lonlat, normalize_crs_name, to_wgs84
+from api.validation import TIME_HELP, Number, RequestBody, localize
+from gridgeo.crs import CRS_HELP, CRSSpec, check_lonlat, parse_crs, point_to_wgs84, to_wgs84
 from gridgeo.errors import InvalidInput, PayloadTooLarge
 from gridgeo.locate import LocateIndex
 from gridgeo.settings import Settings
+from gridgeo.text import excerpt, is_ascii_digits
 
 router = APIRouter(tags=["locate"])
-CRSName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 IDENTITY_CRS = ("wgs84", "cgcs2000")
 """Treated as the storage CRS (they agree to centimetres)."""
 
@@ -50,10 +51,12 @@ def _index(request: Request, session: Session, at: datetime | None) -> LocateInd
 @router.get("/locate")
 async def locate_point(
     request: Request,
-    lon: float = Query(..., description="Longitude in `crs`."),
-    lat: float = Query(..., description="Latitude in `crs`."),
-    crs: CRSName = Query("wgs84", description="Coordinate system of the point."),
-    at: datetime | None = Query(None, description="Answer for the generation active then."),
+    lon: float = Query(..., description="Longitude in `crs` (x in metres for a projected CRS)."),
+    lat: float = Query(..., description="Latitude in `crs` (y in metres for a projected CRS)."),
+    crs: str = Query("wgs84", max_length=100, description="Coordinate system: " + CRS_HELP),
+    at: datetime | None = Query(
+        None, description="Answer for the generation active then. " + TIME_HELP
+    ),
     within: float | None = Query(None, ge=0, le=50_000, description="Nearest grid radius (m)."),
 ) -> Response:
     """Return the owner grid of one point, its chain, special grids and boundary flag.
@@ -61,15 +64,34 @@ async def locate_point(
     The hot path runs on the event loop against the in-memory index of the
     active generation; only ``at=`` (or a cold index) touches the database.
     """
-    if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
-        check_lonlat([lon], [lat])  # raises the standard message naming the problem
-    x, y = (lon, lat) if crs in IDENTITY_CRS else (float(v) for v in to_wgs84(lon, lat, crs))
+    spec = _crs(crs)
+    if spec.projected:
+        x, y = (float(v[0]) for v in point_to_wgs84([lon], [lat], spec))
+        check_lonlat([x], [y])
+    else:
+        if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+            check_lonlat([lon], [lat])  # raises the standard message naming the problem
+        if spec.name in IDENTITY_CRS:
+            x, y = lon, lat
+        else:
+            x, y = (float(v) for v in to_wgs84(lon, lat, spec.name))
+    when = localize(at, _settings(request).timezone)
     registry = _registry(request)
-    index = registry.loaded_active() if at is None else None
+    index = registry.loaded_active() if when is None else None
     if index is None:
-        index = await run_in_threadpool(_index_with_session, request, at)
+        index = await run_in_threadpool(_index_with_session, request, when)
     result = index.locate(x, y, within_m=within)
-    return json_response(index.point_json(result, 0, point={"lon": lon, "lat": lat, "crs": crs}))
+    point = {"lon": lon, "lat": lat, "crs": spec.name}
+    return json_response(index.point_json(result, 0, point=point))
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _crs(name: str) -> CRSSpec:
+    return parse_crs(name)
 
 
 def _index_with_session(request: Request, at: datetime | None) -> LocateIndex:
@@ -77,19 +99,49 @@ def _index_with_session(request: Request, at: datetime | None) -> LocateIndex:
         return _index(request, session, at)
 
 
-class LocateBatch(BaseModel):
+class LocateBatch(RequestBody):
     """JSON body of ``POST /v1/locate``."""
 
-    crs: CRSName = "wgs84"
-    at: datetime | None = None
-    points: list[list[float | None]] = Field(..., description="[[lon, lat], ...]")
+    crs: str = Field("wgs84", max_length=100, description=CRS_HELP)
+    at: datetime | None = Field(None, description=TIME_HELP)
+    points: list[list[Number | None]] = Field(..., description="[[lon, lat], ...]")
+
+
+BRACKET_SLACK = 256
+"""``[`` beyond one per point that a JSON body may hold before it counts as too many points."""
+
+
+async def _read_body(request: Request, limit: int, csv: bool) -> bytes:
+    """Read the body as it streams in; stop with 413 at the byte cap or the batch limit.
+
+    Points are counted cheaply while reading (``[`` for JSON, line breaks
+    for CSV): a body that holds clearly more than ``limit`` points is
+    refused before it is read, let alone parsed, in full. Bodies close to
+    the limit are counted exactly after parsing.
+    """
+    cap = max(64 * limit, 1 << 20) * 4
+    length = request.headers.get("content-length")
+    if length and is_ascii_digits(length) and int(length) > cap:
+        raise PayloadTooLarge(f"the body of {length} bytes is too large for {limit} points")
+    marker = b"\n" if csv else b"["
+    chunks: list[bytes] = []
+    size = count = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLarge(f"the body exceeds {cap} bytes, too large for {limit} points")
+        count += chunk.count(marker)
+        if count > limit + BRACKET_SLACK:
+            raise PayloadTooLarge(f"more than {limit} points exceed the batch limit of {limit}")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _parse_csv(raw: bytes, limit: int) -> tuple[np.ndarray, np.ndarray, list[Any] | None]:
     try:
         frame = pd.read_csv(io.BytesIO(raw), dtype={"id": str})
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the CSV body cannot be parsed: {exc}") from exc
+        raise InvalidInput(f"the CSV body cannot be parsed: {excerpt(str(exc), 200)}") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = {"lon", "lat"} - set(frame.columns)
     if missing:
@@ -105,8 +157,15 @@ def _parse_csv(raw: bytes, limit: int) -> tuple[np.ndarray, np.ndarray, list[Any
 def _parse_json(raw: bytes, limit: int) -> tuple[np.ndarray, np.ndarray, str, datetime | None]:
     try:
         body = LocateBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise InvalidInput(f"the JSON body is not a locate batch: {problems}") from None
     except ValueError as exc:
-        raise InvalidInput(f"the JSON body is not a locate batch: {exc}") from exc
+        raise InvalidInput(
+            f"the JSON body is not a locate batch: {excerpt(str(exc), 200)}"
+        ) from None
     if len(body.points) > limit:
         raise PayloadTooLarge(f"{len(body.points)} points exceed the batch limit of {limit}")
     bad = [i for i, p in enumerate(body.points) if len(p) != 2 or None in p]
@@ -129,27 +188,40 @@ def _parse_json(raw: bytes, limit: int) -> tuple[np.ndarray, np.ndarray, str, da
 )
 async def locate_batch(
     request: Request,
-    crs: CRSName | None = Query(None, description="CRS of a CSV body (JSON carries its own)."),
-    at: datetime | None = Query(None, description="For a CSV body."),
+    crs: str | None = Query(
+        None, max_length=100, description="CRS of a CSV body (JSON carries its own): " + CRS_HELP
+    ),
+    at: datetime | None = Query(None, description="For a CSV body. " + TIME_HELP),
     settings: Settings = Depends(get_settings),
 ) -> Response:
-    """Locate a batch of points (JSON or CSV with lon,lat[,id]) in input order."""
+    """Locate a batch of points (JSON or CSV with lon,lat[,id]) in input order.
+
+    At most ``GRIDGEO_BATCH_LIMIT`` points: a larger body (also a chunked
+    one) is refused with 413 while it streams in, without being parsed.
+    """
     limit = settings.batch_limit
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > max(64 * limit, 1 << 20) * 4:
-        raise PayloadTooLarge(f"the body of {length} bytes is too large for {limit} points")
-    raw = await request.body()
-    content_type = request.headers.get("content-type", "application/json").split(";")[0]
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     ids: list[Any] | None = None
     if content_type in ("text/csv", "application/csv", "text/plain"):
+        spec = _crs(crs or "wgs84")
+        raw = await _read_body(request, limit, csv=True)
         lon, lat, ids = _parse_csv(raw, limit)
-        point_crs, when = normalize_crs_name(crs or "wgs84"), at
+        when = at
     elif content_type == "application/json":
+        raw = await _read_body(request, limit, csv=False)
         lon, lat, point_crs, when = _parse_json(raw, limit)
+        spec = _crs(point_crs)
     else:
-        raise InvalidInput(f"unsupported content type {content_type!r}; send JSON or text/csv")
-    check_lonlat(lon, lat)
-    x, y = to_wgs84(lon, lat, point_crs)
+        raise InvalidInput(
+            f"unsupported content type {excerpt(content_type, 60)}; send JSON or text/csv"
+        )
+    when = localize(when, settings.timezone)
+    if spec.projected:
+        x, y = point_to_wgs84(lon, lat, spec)
+        check_lonlat(x, y)
+    else:
+        check_lonlat(lon, lat)
+        x, y = to_wgs84(lon, lat, spec.name)
 
     def run() -> dict[str, Any]:
         index = _index_with_session(request, when)

@@ -33,7 +33,9 @@ class MapStyle:
     """Query parameters shared by the map pages."""
 
     basemap: Basemap = Query("none", description="none works offline; amap shifts to GCJ-02.")
-    tianditu_key: str | None = Query(None, description="Tianditu key, for basemap=tianditu.")
+    tianditu_key: str | None = Query(
+        None, max_length=200, description="Tianditu key, for basemap=tianditu."
+    )
     canvas: bool = Query(True, description="Draw on a canvas (fast) instead of SVG.")
 
     def options(self) -> dict[str, Any]:
@@ -58,7 +60,9 @@ def maps_index() -> HTMLResponse:
 @router.get("/maps/grids", response_class=HTMLResponse)
 async def grids_page(
     request: Request,
-    levels: str = Query("street,community,grid,microgrid", description="Comma-separated."),
+    levels: str = Query(
+        "street,community,grid,microgrid", max_length=200, description="Comma-separated."
+    ),
     style: MapStyle = Depends(),
 ) -> HTMLResponse:
     """Grid boundaries by level, code/name tooltips and a search by code."""
@@ -71,7 +75,8 @@ async def hotspots_page(
     request: Request, selection: EventSelection = Depends(), style: MapStyle = Depends()
 ) -> HTMLResponse:
     """Getis-Ord Gi* hot and cold spots with a legend."""
-    build = partial(map_pages.hotspots_map, **selection.options(), **style.options())
+    zone = request.app.state.settings.timezone
+    build = partial(map_pages.hotspots_map, **selection.options(zone), **style.options())
     return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 
@@ -80,7 +85,8 @@ async def emerging_page(
     request: Request, selection: EventSelection = Depends(), style: MapStyle = Depends()
 ) -> HTMLResponse:
     """Emerging hot spot categories over monthly slices."""
-    build = partial(map_pages.emerging_map, **selection.options(), **style.options())
+    zone = request.app.state.settings.timezone
+    build = partial(map_pages.emerging_map, **selection.options(zone), **style.options())
     return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
+from api.validation import TIME_HELP, SafeStr, localize
 from gridgeo.settings import Settings
 from gridgeo.store.activity import insert_fixes
 from gridgeo.store.users import Principal
@@ -31,8 +32,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 async def upload_fixes(
     request: Request,
     file: UploadFile = File(..., description="CSV, GPX or GeoJSON of GPS fixes"),
-    crs: str | None = Form(None, description="Device CRS when the file does not say."),
-    worker_id: str | None = Form(None, description="Worker of a GPX/GeoJSON without one."),
+    crs: SafeStr | None = Form(
+        None, max_length=100, description="Device CRS when the file does not say."
+    ),
+    worker_id: SafeStr | None = Form(
+        None, max_length=200, description="Worker of a GPX/GeoJSON without one."
+    ),
     all_or_nothing: bool = Form(False, description="Refuse the file if any row is bad."),
     principal: Principal = Depends(require_role("worker")),
     settings: Settings = Depends(get_settings),
@@ -63,12 +68,17 @@ async def upload_fixes(
 @router.get("/tracks/coverage")
 async def worker_coverage(
     request: Request,
-    start: datetime | None = Query(None, description="Default: 30 days before the last fix."),
+    start: datetime | None = Query(
+        None, description="Default: 30 days before the last fix. " + TIME_HELP
+    ),
     end: datetime | None = Query(None),
     h3_res: int = Query(10, ge=7, le=11),
 ) -> list[dict[str, Any]]:
     """巡查覆盖率 per worker: share of the assigned grid's H3 cells visited, patrol time."""
-    analysis, _ = await run_in_threadpool(request.app.state.analytics.tracks, start, end, h3_res)
+    zone = request.app.state.settings.timezone
+    analysis, _ = await run_in_threadpool(
+        request.app.state.analytics.tracks, localize(start, zone), localize(end, zone), h3_res
+    )
     return _records(analysis.worker_coverage)
 
 
@@ -77,10 +87,15 @@ async def authenticity_flags(
     request: Request,
     start: datetime | None = Query(None),
     end: datetime | None = Query(None),
-    kind: str | None = Query(None, description="teleport, replay, stationary, outside, …"),
+    kind: str | None = Query(
+        None, max_length=40, description="teleport, replay, stationary, outside, …"
+    ),
 ) -> list[dict[str, Any]]:
     """Patrols flagged as possibly not genuine, with reason and evidence."""
-    analysis, _ = await run_in_threadpool(request.app.state.analytics.tracks, start, end, 10)
+    zone = request.app.state.settings.timezone
+    analysis, _ = await run_in_threadpool(
+        request.app.state.analytics.tracks, localize(start, zone), localize(end, zone), 10
+    )
     flags = analysis.flags
     if kind is not None:
         flags = flags[flags["kind"] == kind]

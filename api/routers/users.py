@@ -5,21 +5,24 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, require_role
+from api.validation import RequestBody
 from gridgeo.store.users import Principal, add_user, list_users
 
 router = APIRouter(tags=["users"])
 
 
-class NewUser(BaseModel):
+class NewUser(RequestBody):
     """Body of ``POST /v1/users``."""
 
     name: str = Field(..., min_length=1, max_length=200)
     role: Literal["planner", "analyst", "worker", "admin"]
-    grids: list[str] = Field(default_factory=list, description="Grids a worker is bound to.")
+    grids: list[str] = Field(
+        default_factory=list, max_length=10_000, description="Grids a worker is bound to."
+    )
 
 
 @router.get("/users")

@@ -52,10 +52,9 @@ Limits on file size are the caller's job.
 
 from __future__ import annotations
 
-import functools
+import codecs
 import os
 import re
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
@@ -72,7 +71,9 @@ from gridgeo import STORAGE_EPSG
 from gridgeo.boundaries.mapping import find_columns, map_attributes
 from gridgeo.boundaries.validate import polygon_parts
 from gridgeo.crs import normalize_crs_name, transform_geometries
-from gridgeo.errors import CRSMismatch, InvalidInput
+from gridgeo.errors import CRSMismatch, InvalidInput, PayloadTooLarge
+from gridgeo.tempdirs import temp_dir
+from gridgeo.text import check_frame_text, excerpt
 
 __all__ = ["FORMATS", "read_boundaries", "to_multipolygons"]
 
@@ -86,6 +87,14 @@ FORMATS: Final = {
     ".geoparquet": "geoparquet",
 }
 """File extension → format name."""
+
+ZIP_MAX_MEMBERS: Final = 1000
+"""Most members in an uploaded zip."""
+ZIP_MAX_BYTES: Final = 1 << 30
+"""Most decompressed bytes of the members read from a zip (each and in total)."""
+ZIP_MAX_RATIO: Final = 500
+"""Highest compression ratio of a member larger than :data:`ZIP_RATIO_FLOOR`."""
+ZIP_RATIO_FLOOR: Final = 1 << 20
 
 _POLYGON_TYPES: Final = {"Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z"}
 _FALLBACK_ENCODINGS: Final = ("UTF-8", "GBK")
@@ -154,6 +163,8 @@ def read_boundaries(
     >>> units.crs.to_epsg(), units.geom_type[0]
     (4490, 'MultiPolygon')
     """
+    if encoding is not None:
+        _check_encoding(encoding)
     if isinstance(path_or_bytes, bytes | bytearray | memoryview) or hasattr(path_or_bytes, "read"):
         data = _read_bytes(path_or_bytes)
         name = filename or "upload"
@@ -163,9 +174,9 @@ def read_boundaries(
                 f"{name}: a shapefile is several files; upload them zipped "
                 "(.shp with its .dbf, .shx, .prj and .cpg)"
             )
-        with tempfile.TemporaryDirectory(prefix="gridgeo-import-") as tmp:
+        with temp_dir("import") as tmp:
             suffix = next(ext for ext, f in FORMATS.items() if f == fmt)
-            path = Path(tmp) / f"upload{suffix}"
+            path = tmp / f"upload{suffix}"
             path.write_bytes(data)
             return _read_path(path, fmt, name, crs, layer, encoding, mapping)
     path = Path(os.fspath(path_or_bytes))
@@ -176,6 +187,36 @@ def read_boundaries(
         head = fh.read(16)
     fmt = _format_of(filename or path.name, head)
     return _read_path(path, fmt, name, crs, layer, encoding, mapping)
+
+
+def _check_encoding(encoding: str) -> None:
+    if not _known_codec(encoding):
+        raise InvalidInput(
+            f"encoding: unknown encoding {excerpt(encoding, 40)}; use e.g. UTF-8, GBK or GB18030",
+            details={"field": "encoding"},
+        )
+
+
+def _known_codec(encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _check_finite(geoms: np.ndarray, name: str, codes: list[Any]) -> None:
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    if bad.size:
+        shown = ", ".join(
+            f"row {int(i)}" + (f" (code {codes[int(i)]})" if codes[int(i)] else "") for i in bad[:5]
+        )
+        raise InvalidInput(
+            f"{name}: {bad.size} feature(s) have coordinates that are not finite "
+            f"(NaN or infinity): {shown}",
+            details={"rows": bad.tolist()[:1000]},
+        )
 
 
 def _read_bytes(obj: Any) -> bytes:
@@ -239,7 +280,9 @@ def _read_path(
     notes.extend(mapping_notes)
     if info["unused_columns"]:
         notes.append("columns not used: " + ", ".join(info["unused_columns"]))
+    check_frame_text(units.drop(columns=units.geometry.name), name)
     geoms = to_multipolygons(units.geometry.values, name, units["code"].tolist())
+    _check_finite(geoms, name, units["code"].tolist())
     geoms, crs_info = _to_storage_crs(geoms, raw.crs, crs, name, notes)
     info.update(crs_info)
     info["notes"] = notes
@@ -390,6 +433,10 @@ def _read_shapefile(
         candidates = [first] + [e for e in _FALLBACK_ENCODINGS if e != first]
     else:
         candidates = list(_FALLBACK_ENCODINGS)
+    known = [e for e in candidates if _known_codec(e)]
+    if cpg and not encoding and known != candidates:
+        notes.append(f"the .cpg names an unknown encoding {excerpt(cpg, 40)}; ignored")
+    candidates = known or list(_FALLBACK_ENCODINGS)
     dbf = parts[".dbf"]() if ".dbf" in parts else b""
     last: UnicodeDecodeError | None = None
     for enc in candidates:
@@ -398,7 +445,7 @@ def _read_shapefile(
             if patched is None:
                 frame = _ogr_read_shapefile(target, enc)
             else:
-                with tempfile.TemporaryDirectory(prefix="gridgeo-shp-") as tmp:
+                with temp_dir("shp") as tmp:
                     for ext, load in parts.items():
                         data = patched if ext == ".dbf" else load()
                         Path(tmp, "layer" + ext).write_bytes(data)
@@ -431,6 +478,52 @@ def _ogr_read_shapefile(target: str, encoding: str) -> gpd.GeoDataFrame:
         return pyogrio.read_dataframe(target, encoding=encoding)
 
 
+def _check_zip(infos: list[zipfile.ZipInfo], name: str) -> None:
+    """Refuse zip bombs from the central directory, before anything is extracted."""
+    if len(infos) > ZIP_MAX_MEMBERS:
+        raise PayloadTooLarge(
+            f"{name}: the zip holds {len(infos)} members; at most {ZIP_MAX_MEMBERS} are accepted"
+        )
+    for info in infos:
+        if info.file_size > ZIP_MAX_BYTES:
+            raise PayloadTooLarge(
+                f"{name}: member {excerpt(info.filename, 60)} expands to {info.file_size} bytes; "
+                f"at most {ZIP_MAX_BYTES} are accepted"
+            )
+        if info.file_size > ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise PayloadTooLarge(
+                f"{name}: member {excerpt(info.filename, 60)} is compressed "
+                f"{info.file_size // max(info.compress_size, 1)}:1; at most {ZIP_MAX_RATIO}:1 "
+                "is accepted (zip bomb?)"
+            )
+
+
+class _Extractor:
+    """Extract zip members to a directory, counting the bytes actually written."""
+
+    def __init__(self, zf: zipfile.ZipFile, directory: Path, name: str) -> None:
+        self.zf, self.directory, self.name, self.total = zf, directory, name, 0
+
+    def extract(self, member: str, target: str) -> Path:
+        info = self.zf.getinfo(member)
+        budget = min(ZIP_MAX_BYTES - self.total, info.file_size)
+        path = self.directory / target
+        written = 0
+        with self.zf.open(info) as src, path.open("wb") as dst:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > budget:
+                    raise PayloadTooLarge(
+                        f"{self.name}: the zip expands to more than its header says or more "
+                        f"than {ZIP_MAX_BYTES} bytes in total"
+                    )
+                dst.write(chunk)
+        self.total += written
+        return path
+
+
 def _read_zip(
     path: Path,
     name: str,
@@ -440,75 +533,77 @@ def _read_zip(
     notes: list[str],
 ) -> gpd.GeoDataFrame:
     try:
-        with zipfile.ZipFile(path) as zf:
-            members = [
-                m
-                for m in zf.namelist()
-                if not m.endswith("/")
-                and "__MACOSX/" not in m
-                and not PurePosixPath(m).name.startswith(".")
-            ]
-            shps = [m for m in members if m.lower().endswith(".shp")]
-            if layer is not None:
-                wanted = [m for m in shps if m == layer or PurePosixPath(m).stem == layer]
-                if not wanted:
-                    stems = ", ".join(PurePosixPath(m).stem for m in shps) or "none"
-                    raise InvalidInput(f"{name}: no shapefile {layer!r} in the zip ({stems})")
-                shps = wanted[:1]
-            if not shps:
-                inner = [
-                    m
-                    for m in members
-                    if FORMATS.get(PurePosixPath(m).suffix.lower()) in ("gpkg", "geojson")
-                ]
-                if len(inner) == 1 and inner[0].isascii():
-                    info["format"] = "zip/" + FORMATS[PurePosixPath(inner[0]).suffix.lower()]
-                    return _read_ogr(
-                        f"/vsizip/{path.resolve()}/{inner[0]}", name, None, encoding, info
-                    )
-                raise InvalidInput(
-                    f"{name}: the zip holds no shapefile (.shp with .dbf and .shx)"
-                    + (f"; found {', '.join(members[:10])}" if members else "; it is empty")
-                )
-            if len(shps) > 1:
-                layer_names = [PurePosixPath(m).stem for m in shps]
-                raise InvalidInput(
-                    f"{name}: the zip holds {len(shps)} shapefiles ({', '.join(layer_names)}); "
-                    "pass layer=",
-                    details={"layers": layer_names},
-                )
-            shp = shps[0]
-            stem = shp[: -len(".shp")]
-            siblings = {m[len(stem) :].lower(): m for m in members if m.startswith(stem + ".")}
-            missing = [ext for ext in (".dbf", ".shx") if ext not in siblings]
-            if missing:
-                raise InvalidInput(
-                    f"{name}: {PurePosixPath(shp).name} lacks its {' and '.join(missing)} "
-                    "file in the zip"
-                )
-            cpg = (
-                zf.read(siblings[".cpg"]).decode("ascii", errors="replace").strip()
-                if ".cpg" in siblings
-                else None
-            )
-            info["layer"] = PurePosixPath(shp).stem
-            parts: dict[str, Loader] = {
-                ext: functools.partial(zf.read, member) for ext, member in siblings.items()
-            }
-            if shp.isascii():
-                target = f"/vsizip/{path.resolve()}/{shp}"
-                return _read_shapefile(target, name, parts, cpg, encoding, info, notes)
-            # Non-ASCII member names are decoded differently by zipfile and GDAL:
-            # extract the shapefile's parts under plain names instead.
-            with tempfile.TemporaryDirectory(prefix="gridgeo-shp-") as tmp:
-                for ext, load in parts.items():
-                    Path(tmp, "layer" + ext).write_bytes(load())
-                local = Path(tmp, "layer.shp")
-                return _read_shapefile(
-                    str(local), name, _shapefile_parts(local), cpg, encoding, info, notes
-                )
-    except zipfile.BadZipFile:
-        raise InvalidInput(f"{name}: not a valid zip file") from None
+        with zipfile.ZipFile(path) as zf, temp_dir("zip") as tmp:
+            _check_zip(zf.infolist(), name)
+            extractor = _Extractor(zf, tmp, name)
+            return _read_zip_members(zf, extractor, name, layer, encoding, info, notes)
+    except zipfile.BadZipFile as exc:
+        raise InvalidInput(f"{name}: not a valid zip file ({excerpt(str(exc), 80)})") from None
+
+
+def _read_zip_members(
+    zf: zipfile.ZipFile,
+    extractor: _Extractor,
+    name: str,
+    layer: str | None,
+    encoding: str | None,
+    info: dict[str, Any],
+    notes: list[str],
+) -> gpd.GeoDataFrame:
+    members = [
+        m
+        for m in zf.namelist()
+        if not m.endswith("/")
+        and "__MACOSX/" not in m
+        and not PurePosixPath(m).name.startswith(".")
+    ]
+    shps = [m for m in members if m.lower().endswith(".shp")]
+    if layer is not None:
+        wanted = [m for m in shps if m == layer or PurePosixPath(m).stem == layer]
+        if not wanted:
+            stems = ", ".join(PurePosixPath(m).stem for m in shps) or "none"
+            raise InvalidInput(f"{name}: no shapefile {excerpt(layer, 60)} in the zip ({stems})")
+        shps = wanted[:1]
+    if not shps:
+        inner = [
+            m
+            for m in members
+            if FORMATS.get(PurePosixPath(m).suffix.lower()) in ("gpkg", "geojson")
+        ]
+        if len(inner) == 1:
+            suffix = PurePosixPath(inner[0]).suffix.lower()
+            info["format"] = "zip/" + FORMATS[suffix]
+            local = extractor.extract(inner[0], "inner" + suffix)
+            return _read_ogr(str(local), name, None, encoding, info)
+        raise InvalidInput(
+            f"{name}: the zip holds no shapefile (.shp with .dbf and .shx)"
+            + (f"; found {excerpt(', '.join(members[:10]), 200)}" if members else "; it is empty")
+        )
+    if len(shps) > 1:
+        layer_names = [PurePosixPath(m).stem for m in shps]
+        raise InvalidInput(
+            f"{name}: the zip holds {len(shps)} shapefiles "
+            f"({excerpt(', '.join(layer_names), 200)}); pass layer=",
+            details={"layers": layer_names},
+        )
+    shp = shps[0]
+    stem = shp[: -len(".shp")]
+    siblings = {m[len(stem) :].lower(): m for m in members if m.startswith(stem + ".")}
+    missing = [ext for ext in (".dbf", ".shx") if ext not in siblings]
+    if missing:
+        raise InvalidInput(
+            f"{name}: {PurePosixPath(shp).name} lacks its {' and '.join(missing)} file in the zip"
+        )
+    info["layer"] = PurePosixPath(shp).stem
+    # Extract the shapefile's parts under plain names (bounded, streamed to disk):
+    # non-ASCII member names are decoded differently by zipfile and GDAL.
+    for ext, member in siblings.items():
+        if re.fullmatch(r"\.[a-z0-9.]{1,10}", ext):
+            extractor.extract(member, "layer" + ext)
+    local = extractor.directory / "layer.shp"
+    parts = _shapefile_parts(local)
+    cpg = parts[".cpg"]().decode("ascii", errors="replace").strip() if ".cpg" in parts else None
+    return _read_shapefile(str(local), name, parts, cpg, encoding, info, notes)
 
 
 # --------------------------------------------------------------------------- geometry

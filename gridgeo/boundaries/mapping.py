@@ -447,9 +447,14 @@ def _holds_codes(values: pd.Series) -> bool:
         if isinstance(value, int | np.integer | float | np.floating):
             continue
         text = str(value).strip()
-        if text and not (text.isdigit() or (text.endswith(".0") and text[:-2].isdigit())):
+        digits = text.isdigit() or (text.endswith(".0") and text[:-2].isdigit())
+        if text and not (text.isascii() and digits):
             return False
     return True
+
+
+MAX_COUNT = 2**31 - 1
+"""Largest population, household or worker count (the database column is 32-bit)."""
 
 
 def _ints(values: pd.Series, column: str) -> pd.Series:
@@ -461,12 +466,14 @@ def _ints(values: pd.Series, column: str) -> pd.Series:
     bad = nums.isna() & raw.notna()
     frac = nums.notna() & ((nums % 1) != 0)
     neg = nums.notna() & (nums < 0)
-    problem = bad | frac | neg
+    big = nums.notna() & (nums > MAX_COUNT)
+    problem = bad | frac | neg | big
     if problem.any():
         rows = np.flatnonzero(problem.to_numpy())
-        shown = ", ".join(f"row {r}: {values.iloc[r]!r}" for r in rows[:5])
+        shown = ", ".join(f"row {r}: {str(values.iloc[r])[:40]!r}" for r in rows[:5])
         raise InvalidInput(
-            f"column {column!r} must hold non-negative whole numbers ({shown})",
+            f"column {column!r} must hold non-negative whole numbers up to {MAX_COUNT} "
+            f"({shown})",
             details={"column": column, "rows": rows.tolist()},
         )
     return nums.astype("Int64")

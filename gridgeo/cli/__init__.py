@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gridgeo.cli import boundaries as boundary_commands
 from gridgeo.cli import codes as code_commands
@@ -18,6 +18,7 @@ from gridgeo.cli import serve as serve_commands
 from gridgeo.cli import tracks as track_commands
 from gridgeo.cli import users as user_commands
 from gridgeo.errors import GridgeoError
+from gridgeo.store.db import translate_error
 
 app = typer.Typer(
     help="gridgeo: grid boundaries, ownership lookup and analytics (网格化服务管理).",
@@ -37,17 +38,28 @@ app.command("locate")(locate_command.locate)
 
 
 def main() -> None:
-    """Entry point: run the CLI; gridgeo errors print their message and exit 1."""
+    """Entry point: run the CLI; gridgeo errors print their message and exit 1.
+
+    Database constraint and data errors are reported like input errors
+    (naming the constraint, never the SQL); no traceback is printed.
+    """
     try:
         app()
     except GridgeoError as exc:
-        typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
-        sys.exit(1)
+        _fail(exc.message)
     except OperationalError:
-        typer.secho(
-            "error: cannot connect to the database; start it with `gridgeo db up` "
-            "or check GRIDGEO_DATABASE_URL",
-            err=True,
-            fg=typer.colors.RED,
+        _fail(
+            "cannot connect to the database; start it with `gridgeo db up` "
+            "or check GRIDGEO_DATABASE_URL"
         )
-        sys.exit(1)
+    except DBAPIError as exc:
+        mapped = translate_error(exc)
+        _fail(mapped.message if mapped is not None else "the database refused the operation")
+    except (LookupError, UnicodeError, OverflowError) as exc:
+        _fail(f"invalid input ({type(exc).__name__}: {str(exc)[:200]})")
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message[:2000]}", err=True, fg=typer.colors.RED)
+    sys.exit(1)
+

@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from gridgeo.cli.common import engine_for
-from gridgeo.crs import check_lonlat, normalize_crs_name, to_wgs84
+from gridgeo.crs import CRS_HELP, check_lonlat, parse_crs, point_to_wgs84
 from gridgeo.errors import InvalidInput
 from gridgeo.locate import LocateIndex
 from gridgeo.store.generations import active_generation
@@ -32,20 +32,23 @@ def locate(
     ),
     lon: float = typer.Option(None, help="Longitude of one point."),
     lat: float = typer.Option(None, help="Latitude of one point."),
-    crs: str = typer.Option("wgs84", help="wgs84, cgcs2000, gcj02 or bd09."),
+    crs: str = typer.Option("wgs84", help=CRS_HELP),
     within: float = typer.Option(None, help="Nearest grid within this many metres."),
     out: Path = typer.Option(None, "--out", help="Output CSV (default: standard output)."),
 ) -> None:
     """Which grid owns a coordinate: one point (--lon/--lat) or a CSV file of points."""
-    crs = normalize_crs_name(crs)
+    spec = parse_crs(crs)
     if file is None:
         if lon is None or lat is None:
             raise InvalidInput("give --lon and --lat, or a CSV file")
-        check_lonlat([lon], [lat])
+        if spec.projected:
+            check_lonlat(*point_to_wgs84([lon], [lat], spec))
+        else:
+            check_lonlat([lon], [lat])
         index = _index()
-        x, y = to_wgs84(np.array([lon]), np.array([lat]), crs)
+        x, y = point_to_wgs84(np.array([lon]), np.array([lat]), spec)
         result = index.locate(x, y, within_m=within)
-        body = index.point_json(result, 0, point={"lon": lon, "lat": lat, "crs": crs})
+        body = index.point_json(result, 0, point={"lon": lon, "lat": lat, "crs": spec.name})
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     index = _index()
@@ -59,12 +62,15 @@ def locate(
             x = pd.to_numeric(chunk["lon"], errors="coerce").to_numpy(dtype=float)
             y = pd.to_numeric(chunk["lat"], errors="coerce").to_numpy(dtype=float)
             try:
+                if spec.projected:
+                    x, y = point_to_wgs84(x, y, spec)
                 check_lonlat(x, y)
             except InvalidInput as exc:
                 raise InvalidInput(
                     f"{file.name}: data {exc.message} (offset {n * CHUNK})", exc.details
                 ) from exc
-            x, y = to_wgs84(x, y, crs)
+            if not spec.projected:
+                x, y = point_to_wgs84(x, y, spec)
             result = index.locate(x, y, within_m=within)
             chunk["owner"] = result.owner
             chunk["chain"] = ["|".join(c) for c in result.chains]

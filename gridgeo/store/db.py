@@ -7,9 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-from gridgeo.errors import DatabaseUnavailable
+from gridgeo.errors import Conflict, DatabaseUnavailable, GridgeoError, InvalidInput
 from gridgeo.settings import Settings
 from gridgeo.store import localdb
 
@@ -134,3 +134,75 @@ def server_versions(conn: Connection) -> dict[str, str | None]:
         "postgis": postgis,
         "schema_revision": current_revision(conn),
     }
+
+
+_DATA_ERRORS = {
+    "22001": "a text value is longer than its column allows",
+    "22003": "a number is out of range for its column",
+    "22007": "a date or time value is not valid",
+    "22008": "a date or time value is out of range",
+    "22021": "a text value holds characters the database cannot store",
+    "22P02": "a value has the wrong type for its column",
+    "22P05": "a text value holds characters the database cannot store",
+}
+_CONSTRAINTS = {
+    "uq_grid_units_generation_code": ("code", "a code appears twice in one generation"),
+    "ck_grid_units_code_digits": ("code", "a code holds characters other than ASCII digits"),
+    "ck_grid_units_code_length": ("code", "a code's length does not match its level"),
+    "ck_grid_units_prefix": ("parent_code", "a code does not start with its parent's code"),
+    "events_external_id_key": ("external_id", "an event with this external_id already exists"),
+    "events_event_id_key": ("event_id", "an event with this event_id already exists"),
+}
+
+
+def translate_error(exc: Exception) -> GridgeoError | None:
+    """The :class:`GridgeoError` for a database error caused by input, or None.
+
+    Integrity errors (unique, check, foreign-key and not-null violations)
+    become :class:`~gridgeo.errors.Conflict` (409) naming the constraint;
+    data errors (values out of range, NUL bytes, wrong types) become
+    :class:`~gridgeo.errors.InvalidInput` (422). The SQL text and the
+    offending values are never included.
+
+    Parameters
+    ----------
+    exc : Exception
+        Usually a :class:`sqlalchemy.exc.DBAPIError`.
+
+    Returns
+    -------
+    GridgeoError or None
+        None for connection failures and anything else (a server error).
+    """
+    if not isinstance(exc, DBAPIError) or isinstance(exc, OperationalError):
+        return None
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    constraint = getattr(diag, "constraint_name", None) if diag is not None else None
+    column = getattr(diag, "column_name", None) if diag is not None else None
+    if isinstance(exc, IntegrityError):
+        field, text_ = _CONSTRAINTS.get(constraint or "", (column, None))
+        if text_ is None:
+            kind = {
+                "23505": "unique",
+                "23514": "check",
+                "23503": "foreign-key",
+                "23502": "not-null",
+            }.get(sqlstate, "integrity")
+            text_ = f"the data violate the {kind} constraint {constraint or column or ''}".strip()
+        details = {"constraint": constraint, "field": field}
+        if sqlstate == "23505":
+            return Conflict(text_, details=details)
+        return InvalidInput(text_, details=details)
+    if isinstance(exc, DataError):
+        message = _DATA_ERRORS.get(sqlstate)
+        if message is None:
+            raw = str(orig) if orig is not None else ""
+            message = (
+                "text values must not contain NUL (0x00) bytes"
+                if "NUL" in raw
+                else "a value cannot be stored (wrong type or out of range)"
+            )
+        return InvalidInput(message, details={"field": column} if column else None)
+    return None

@@ -9,12 +9,14 @@ one event are applied one after the other and the second sees the first.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gridgeo.errors import InvalidInput, NotFound
@@ -22,6 +24,7 @@ from gridgeo.events import allowed_actions, get_category, transition
 from gridgeo.events.calendar import DEFAULT_CALENDAR
 from gridgeo.events.deadlines import due_at
 from gridgeo.store.activity import insert_events
+from gridgeo.text import excerpt
 
 STAGE_COLUMN = {
     "registered": "registered_at",
@@ -80,7 +83,7 @@ def create_event(
     reporter: str | None = None,
     external_id: str | None = None,
     reported_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Record a new event in state ``reported`` with its first history entry.
 
     Parameters
@@ -101,8 +104,9 @@ def create_event(
 
     Returns
     -------
-    dict
-        The event as a GeoJSON Feature.
+    dict or None
+        The event as a GeoJSON Feature; None when an event with the same
+        ``external_id`` was stored concurrently (see :func:`find_by_external_id`).
     """
     try:
         category = get_category(category_code)
@@ -139,7 +143,17 @@ def create_event(
             }
         ]
     )
-    insert_events(session, frame)
+    if external_id is not None:
+        try:
+            with session.begin_nested():
+                insert_events(session, frame)
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+            if constraint == "events_external_id_key":
+                return None
+            raise
+    else:
+        insert_events(session, frame)
     session.execute(
         text(
             "INSERT INTO event_transitions (event_id, seq, action, from_state, to_state, at, "
@@ -149,6 +163,14 @@ def create_event(
         {"e": event_id, "actor": reporter},
     )
     return get_event(session, event_id)
+
+
+def find_by_external_id(session: Session, external_id: str) -> dict[str, Any] | None:
+    """The event with this ``external_id`` (with history), or None."""
+    event_id = session.execute(
+        text("SELECT event_id FROM events WHERE external_id = :x"), {"x": external_id}
+    ).scalar()
+    return None if event_id is None else get_event(session, str(event_id))
 
 
 def _row(session: Session, event_id: str, *, lock: bool = False) -> Any:
@@ -164,7 +186,7 @@ def _row(session: Session, event_id: str, *, lock: bool = False) -> Any:
         .first()
     )
     if row is None:
-        raise NotFound(f"event {event_id} does not exist")
+        raise NotFound(f"event {excerpt(event_id)} does not exist")
     return row
 
 
@@ -259,7 +281,7 @@ def list_events(
     *,
     grid: str | None = None,
     street: str | None = None,
-    status: str | None = None,
+    status: str | Sequence[str] | None = None,
     category: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -274,8 +296,10 @@ def list_events(
         Owner grid code (micro-grids of the grid included).
     street : str, optional
         9-digit street code.
-    status, category : str, optional
-        Workflow state; category code, level-1 or level-2 name.
+    status : str or sequence of str, optional
+        Workflow state(s).
+    category : str, optional
+        Category code, level-1 or level-2 name.
     start, end : datetime, optional
         Reported in ``[start, end)``.
     limit, offset : int
@@ -288,8 +312,8 @@ def list_events(
             where.append(f"owner_code LIKE :{name}")
             params[name] = value + "%"
     if status:
-        where.append("status = :status")
-        params["status"] = status
+        where.append("status = ANY(:status)")
+        params["status"] = [status] if isinstance(status, str) else list(status)
     if category:
         where.append("(category_code = :cat OR category_l1 = :cat OR category_l2 = :cat)")
         params["cat"] = category

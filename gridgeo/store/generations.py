@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gridgeo.errors import Conflict, InvalidInput, NotFound
 from gridgeo.store.models import CodeRegistry, Generation, GridUnit
+from gridgeo.text import check_text, excerpt, is_ascii_digits
 
 PUBLISH_LOCK = 7243002
 
@@ -57,6 +58,9 @@ def create_generation(
     return generation
 
 
+_MAX_ID = 2**31 - 1
+
+
 def get_generation(session: Session, ref: str | int) -> Generation:
     """Find a generation by id or label.
 
@@ -65,12 +69,16 @@ def get_generation(session: Session, ref: str | int) -> Generation:
     NotFound
     """
     generation = None
-    if isinstance(ref, int) or str(ref).isdigit():
-        generation = session.get(Generation, int(ref))
+    text_ref = str(ref)
+    check_text(text_ref, "generation")
+    if isinstance(ref, int) or (len(text_ref) <= 12 and is_ascii_digits(text_ref)):
+        number = int(ref)
+        if 0 < number <= _MAX_ID:
+            generation = session.get(Generation, number)
     if generation is None:
-        generation = session.scalar(select(Generation).where(Generation.label == str(ref)))
+        generation = session.scalar(select(Generation).where(Generation.label == text_ref))
     if generation is None:
-        raise NotFound(f"generation {ref!r} does not exist")
+        raise NotFound(f"generation {excerpt(text_ref)} does not exist")
     return generation
 
 

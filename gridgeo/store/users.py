@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gridgeo.errors import Conflict, Forbidden, InvalidInput
 from gridgeo.store.models import ROLES, User
+from gridgeo.text import is_ascii_digits
 
 
 def hash_token(token: str) -> str:
@@ -90,7 +91,7 @@ def add_user(
     codes = list(grid_codes or [])
     if role == "worker" and not codes:
         raise InvalidInput("a worker must be bound to at least one grid (--grid CODE)")
-    bad = [c for c in codes if not c.isdigit() or len(c) not in (15, 18)]
+    bad = [c for c in codes if not is_ascii_digits(c) or len(c) not in (15, 18)]
     if bad:
         raise InvalidInput(f"grid codes must be 15 or 18 digits: {', '.join(bad)}")
     token = "ggt_" + secrets.token_urlsafe(32)

@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from gridgeo.errors import InvalidInput
+from gridgeo.text import check_frame_text
 from gridgeo.tracks._geo import FIX_COLUMNS, canonical_crs
 
 __all__ = ["FIX_COLUMNS", "FORMATS", "normalise_fixes", "read_fixes"]
@@ -152,6 +153,7 @@ def read_fixes(
         frame = _read_gpx(data, name)
     else:
         frame = _read_geojson(data, name)
+    check_frame_text(frame, name)
     return normalise_fixes(frame, crs=crs, worker_id=worker_id, naive_tz=naive_tz, source=name)
 
 

@@ -20,11 +20,12 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridgeo.crs import CRS_NAMES, to_wgs84
+from gridgeo.crs import CRS_NAMES, normalize_crs_name, to_wgs84
 from gridgeo.errors import InvalidInput
 from gridgeo.events.taxonomy import CATEGORIES
 from gridgeo.locate import LocateIndex
 from gridgeo.store.activity import insert_events
+from gridgeo.text import check_frame_text, excerpt
 
 SOURCES = ("patrol", "resident", "hotline", "higher_level")
 CATEGORY_BY_CODE = {category.code: category for category in CATEGORIES}
@@ -49,6 +50,12 @@ class ImportResult:
 
 def read_event_file(data: bytes, filename: str) -> pd.DataFrame:
     """Parse a CSV (lon, lat, category_code, reported_at …) or GeoJSON points file."""
+    frame = _parse_event_file(data, filename)
+    check_frame_text(frame, filename)
+    return frame
+
+
+def _parse_event_file(data: bytes, filename: str) -> pd.DataFrame:
     name = filename.lower()
     try:
         if name.endswith((".geojson", ".json")):
@@ -62,9 +69,25 @@ def read_event_file(data: bytes, filename: str) -> pd.DataFrame:
             return pd.DataFrame(rows)
         if name.endswith(".csv"):
             return pd.read_csv(io.BytesIO(data), dtype=str)
-    except (ValueError, AttributeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{filename} cannot be parsed: {exc}") from exc
+    except (
+        ValueError,
+        AttributeError,
+        TypeError,
+        IndexError,
+        KeyError,
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+    ) as exc:
+        raise InvalidInput(f"{filename} cannot be parsed: {excerpt(str(exc), 200)}") from None
     raise InvalidInput(f"{filename}: send a .csv or .geojson file")
+
+
+def _canonical_crs(name: str) -> str:
+    """The canonical name of a named CRS alias (``EPSG:4326`` → ``wgs84``), else as given."""
+    try:
+        return normalize_crs_name(name)
+    except InvalidInput:
+        return name.lower()
 
 
 def check_event_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -90,7 +113,7 @@ def check_event_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, 
     flag(times.isna(), "reported_at is not a date-time")
     flag(lon.isna() | lat.isna(), "lon/lat are not numbers")
     flag((lon.abs() > 180) | (lat.abs() > 90), "lon/lat out of range")
-    frame["crs"] = frame["crs"].astype(str).str.lower()
+    frame["crs"] = frame["crs"].astype(str).map(_canonical_crs)
     flag(~frame["crs"].isin(CRS_NAMES), f"crs must be one of {', '.join(CRS_NAMES)}")
     flag(~frame["category_code"].isin(list(CATEGORY_BY_CODE)), "unknown category_code")
     flag(~frame["source"].isin(SOURCES), f"source must be one of {', '.join(SOURCES)}")

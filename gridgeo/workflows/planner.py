@@ -36,6 +36,7 @@ from gridgeo.store.generations import (
 )
 from gridgeo.store.models import Generation
 from gridgeo.store.units import insert_units, read_units
+from gridgeo.text import excerpt, is_ascii_digits
 
 EXPORT_FORMATS = {
     "geojson": ".geojson",
@@ -193,6 +194,7 @@ def import_boundaries(
     if units["code"].isna().any():
         rows = units.index[units["code"].isna()][:5].tolist()
         raise InvalidInput(f"rows {rows} have no code and are not grids or micro-grids")
+    check_storable(units)
     generation = create_generation(session, label, note=note)
     generation.import_notes = _jsonable(notes)
     count = insert_units(session, generation.id, units)
@@ -208,6 +210,68 @@ def import_boundaries(
         lineage=len(records),
         notes=generation.import_notes or {},
     )
+
+
+def _rows_of(mask: pd.Series) -> list[int]:
+    return [int(i) for i in np.flatnonzero(mask.to_numpy())]
+
+
+def check_storable(units: gpd.GeoDataFrame) -> None:
+    """Refuse units the database would reject, naming the field and the rows.
+
+    Checked before anything is written: codes are ASCII digits of a level's
+    length, unique within the file; parent codes are ASCII digits and
+    prefixes of their codes.
+
+    Raises
+    ------
+    InvalidInput
+        ``details`` holds ``{"field", "rows"}`` (and ``"codes"`` for duplicates).
+    """
+    codes = units["code"].astype(object)
+    text_codes = codes.map(lambda c: c if isinstance(c, str) else str(c))
+    not_digits = ~text_codes.map(is_ascii_digits)
+    if not_digits.any():
+        rows = _rows_of(not_digits)
+        shown = ", ".join(f"row {r}: {excerpt(text_codes.iloc[r], 30)}" for r in rows[:5])
+        raise InvalidInput(
+            f"code: codes must be ASCII digits ({shown})", details={"field": "code", "rows": rows}
+        )
+    bad_length = units["level"].isna()
+    if bad_length.any():
+        rows = _rows_of(bad_length)
+        shown = ", ".join(f"row {r}: {text_codes.iloc[r]}" for r in rows[:5])
+        raise InvalidInput(
+            f"code: code lengths match no level (6, 9, 12, 15 or 18 digits): {shown}",
+            details={"field": "code", "rows": rows},
+        )
+    duplicated = text_codes.duplicated(keep=False)
+    if duplicated.any():
+        rows = _rows_of(duplicated)
+        dup = sorted(set(text_codes[duplicated]))
+        raise InvalidInput(
+            f"code: {len(dup)} code(s) appear more than once: {', '.join(dup[:5])}"
+            + (" …" if len(dup) > 5 else "")
+            + f" (rows {', '.join(map(str, rows[:10]))})",
+            details={"field": "code", "codes": dup[:1000], "rows": rows[:1000]},
+        )
+    parents = units["parent_code"]
+    has_parent = parents.notna()
+    bad_parent = has_parent & ~parents.map(lambda p: isinstance(p, str) and is_ascii_digits(p))
+    bad_parent |= has_parent & ~pd.Series(
+        [
+            isinstance(p, str) and c.startswith(p)
+            for c, p in zip(text_codes, parents, strict=True)
+        ],
+        index=units.index,
+    )
+    if bad_parent.any():
+        rows = _rows_of(bad_parent)
+        raise InvalidInput(
+            "parent_code: parent codes must be ASCII digits and a prefix of the code "
+            f"(rows {', '.join(map(str, rows[:10]))})",
+            details={"field": "parent_code", "rows": rows},
+        )
 
 
 def _jsonable(value: Any) -> Any:

@@ -154,9 +154,13 @@ def test_indicators_and_overdue(city_client: TestClient, city_db: Session) -> No
     assert len(rows) == 1 and rows[0]["registered"] == 1
     overdue = city_client.get("/v1/events/overdue").json()
     assert [row["event_id"] for row in overdue] == []  # registered just now: not yet due
-    bad = city_client.get(
-        "/v1/indicators", params={"start": "2026-01-01T00:00:00", "end": "2027-01-01T00:00:00"}
+    # issue 12: times without a zone are local time in GRIDGEO_TIMEZONE (Asia/Shanghai)
+    local = city_client.get(
+        "/v1/indicators",
+        params={"by": "street_code", "start": "2026-01-01T00:00:00", "end": "2027-01-01"},
     )
+    assert local.status_code == 200 and local.json() == rows
+    bad = city_client.get("/v1/indicators", params={"start": "2027-01-01", "end": "2026-01-01"})
     assert bad.status_code == 422
 
 

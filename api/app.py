@@ -32,8 +32,8 @@ from api.routers import (
     tracks,
     users,
 )
-from api.web import install_web_conventions
 from api.validation import GuardMiddleware
+from api.web import install_web_conventions
 from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine

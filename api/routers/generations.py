@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 
 from api.deps import get_session, get_settings, require_role
 from api.validation import RequestBody, SafeStr, SafeText
-from gridgeo.errors import InvalidInput, NotFound, PayloadTooLarge
+from gridgeo.errors import InvalidInput, PayloadTooLarge
 from gridgeo.settings import Settings
 from gridgeo.store.generations import create_generation, get_generation, list_generations
 from gridgeo.store.models import Generation

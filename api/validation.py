@@ -128,7 +128,8 @@ def _control_in_target(scope: Scope) -> str | None:
     raw = scope.get("query_string", b"")
     if not raw:
         return None
-    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8"):
+    text = raw.decode("utf-8", errors="replace")
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"):
         for part in (key, value):
             problem = control_character(part)
             if problem is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -111,13 +111,6 @@ def localize(value: datetime | None, zone: str) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=ZoneInfo(zone))
-
-
-def as_datetime(value: date | datetime) -> datetime:
-    """A date becomes midnight (naive); a datetime is returned as is."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time())
 
 
 def _control_in_target(scope: Scope) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -113,13 +113,6 @@ def localize(value: datetime | None, zone: str) -> datetime | None:
     return value.replace(tzinfo=ZoneInfo(zone))
 
 
-def as_datetime(value: date | datetime) -> datetime:
-    """A date becomes midnight (naive); a datetime is returned as is."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time())
-
-
 def _control_in_target(scope: Scope) -> str | None:
     path = scope.get("path", "")
     problem = control_character(path)
@@ -128,7 +121,8 @@ def _control_in_target(scope: Scope) -> str | None:
     raw = scope.get("query_string", b"")
     if not raw:
         return None
-    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8"):
+    text = raw.decode("utf-8", errors="replace")
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"):
         for part in (key, value):
             problem = control_character(part)
             if problem is not None:

@@ -44,3 +44,12 @@ def test_frame_check_names_column_and_rows() -> None:
     with pytest.raises(InvalidInput) as caught:
         check_frame_text(frame, "f.csv")
     assert "'name'" in caught.value.message and caught.value.details["rows"] == [1, 2]
+
+
+@pytest.mark.parametrize("level", ["h3:²", "h3:٩", "h3:" + "9" * 5000])
+def test_h3_level_with_unicode_or_huge_digits_is_invalid(level: str) -> None:
+    from gridgeo.heatmaps.layers import parse_level
+
+    with pytest.raises(InvalidInput) as caught:
+        parse_level(level)
+    assert len(caught.value.message) < 200

@@ -72,7 +72,7 @@ def post_generation(
 
 def _check_size(request: Request, limit: int) -> None:
     length = request.headers.get("content-length")
-    if length and is_ascii_digits(length) and int(length) > limit:
+    if length and len(length) <= 18 and is_ascii_digits(length) and int(length) > limit:
         raise PayloadTooLarge(f"the upload of {length} bytes exceeds the limit of {limit} bytes")
 
 
@@ -262,9 +262,7 @@ def redraw_generation(
         try:
             geometry = shapely.geometry.shape(body.geometry)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(
-                f"geometry is not valid GeoJSON: {excerpt(str(exc), 200)}"
-            ) from None
+            raise InvalidInput(f"geometry is not valid GeoJSON: {excerpt(str(exc), 200)}") from None
         if not np.isfinite(shapely.get_coordinates(geometry)).all():
             raise InvalidInput("geometry: coordinates must be finite (no NaN or infinity)")
     summary = planner.redraw(

@@ -472,8 +472,7 @@ def _ints(values: pd.Series, column: str) -> pd.Series:
         rows = np.flatnonzero(problem.to_numpy())
         shown = ", ".join(f"row {r}: {str(values.iloc[r])[:40]!r}" for r in rows[:5])
         raise InvalidInput(
-            f"column {column!r} must hold non-negative whole numbers up to {MAX_COUNT} "
-            f"({shown})",
+            f"column {column!r} must hold non-negative whole numbers up to {MAX_COUNT} ({shown})",
             details={"column": column, "rows": rows.tolist()},
         )
     return nums.astype("Int64")

@@ -62,4 +62,3 @@ def main() -> None:
 def _fail(message: str) -> None:
     typer.secho(f"error: {message[:2000]}", err=True, fg=typer.colors.RED)
     sys.exit(1)
-

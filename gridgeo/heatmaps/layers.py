@@ -220,11 +220,12 @@ def parse_level(level: str) -> tuple[LevelKind, int | None]:
     if text in UNIT_LEVELS:
         return text, None  # type: ignore[return-value]
     head, sep, tail = text.partition(":")
-    if head == "h3" and sep and tail.strip().isdigit():
-        res = int(tail.strip())
+    digits = tail.strip()
+    if head == "h3" and sep and len(digits) <= 3 and digits.isascii() and digits.isdigit():
+        res = int(digits)
         if res in H3_RESOLUTIONS:
             return "h3", res
-    raise InvalidInput(f"level must be {allowed}; got {level!r}")
+    raise InvalidInput(f"level must be {allowed}; got {level[:40]!r}")
 
 
 def hotspot_layer(

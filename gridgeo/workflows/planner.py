@@ -259,10 +259,7 @@ def check_storable(units: gpd.GeoDataFrame) -> None:
     has_parent = parents.notna()
     bad_parent = has_parent & ~parents.map(lambda p: isinstance(p, str) and is_ascii_digits(p))
     bad_parent |= has_parent & ~pd.Series(
-        [
-            isinstance(p, str) and c.startswith(p)
-            for c, p in zip(text_codes, parents, strict=True)
-        ],
+        [isinstance(p, str) and c.startswith(p) for c, p in zip(text_codes, parents, strict=True)],
         index=units.index,
     )
     if bad_parent.any():

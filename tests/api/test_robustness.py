@@ -404,6 +404,27 @@ def test_export_404_leaves_no_temp_dir(
     assert list(tmp_path.glob("gridgeo-export-*")) == []
 
 
+def test_start_up_removes_import_dirs_of_killed_workers(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = tmp_path / f"gridgeo-import-{int(gone.stdout)}-k1ll3d"
+    stale.mkdir()
+    (stale / "upload.zip").write_bytes(b"partial")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/healthz").status_code == 200
+    assert not stale.exists()
+
+
 def test_poller_logs_one_line_per_outage(
     caplog: pytest.LogCaptureFixture, database_url_for_tests: str
 ) -> None:

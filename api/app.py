@@ -11,10 +11,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import gridgeo
+from api.access import check_rules, enforce_access
 from api.errors import install_error_handlers
 from api.indexes import IndexRegistry
 from api.routers import (
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Grid boundaries, ownership lookup and analytics for "
         "grid-based community service management (网格化服务管理).",
         lifespan=lifespan,
+        dependencies=[Depends(enforce_access)],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -90,4 +92,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.router, prefix="/v1")
     if settings.baseline_endpoints:
         app.include_router(baseline.router)
+    check_rules(app)
     return app

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field, JsonValue, field_validator
 from sqlalchemy.orm import Session
 
+from api.access import grid_scope, in_scope, personal_reader, require_grid_read
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
 from gridgeo.crs import check_lonlat, to_wgs84
@@ -96,9 +97,15 @@ def get_events(
     end: datetime | None = Query(None),
     limit: int = Query(1000, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
+    principal: Principal = Depends(personal_reader),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    """Events as GeoJSON, filtered by grid, street, status, category and time."""
+    """Events as GeoJSON, filtered by grid, street, status, category and time.
+
+    A worker sees the events of their own grids only (another ``grid`` is 403).
+    """
+    if grid is not None:
+        require_grid_read(principal, grid, "grid's events")
     return store.list_events(
         session,
         grid=grid,
@@ -109,6 +116,7 @@ def get_events(
         end=end,
         limit=limit,
         offset=offset,
+        grids=grid_scope(principal),
     )
 
 
@@ -152,10 +160,20 @@ def act_on_event(
     )
 
 
-@router.get("/events/overdue")
-def get_overdue(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
-    """Open events past their due time, most overdue first (working hours)."""
+def _scoped_frame(session: Session, principal: Principal) -> pd.DataFrame:
     frame = store.events_frame(session)
+    scope = grid_scope(principal)
+    if scope is not None:
+        frame = frame[[in_scope(scope, code) for code in frame["owner_code"]]]
+    return frame
+
+
+@router.get("/events/overdue")
+def get_overdue(
+    principal: Principal = Depends(personal_reader), session: Session = Depends(get_session)
+) -> list[dict[str, Any]]:
+    """Open events past their due time, most overdue first (working hours)."""
+    frame = _scoped_frame(session, principal)
     now = pd.Timestamp.now(tz="UTC")
     table = overdue_list(frame, now)
     columns = [
@@ -167,9 +185,15 @@ def get_overdue(session: Session = Depends(get_session)) -> list[dict[str, Any]]
 
 
 @router.get("/events/{event_id}")
-def get_event(event_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
-    """One event with its full history."""
-    return store.get_event(session, event_id)
+def get_event(
+    event_id: str,
+    principal: Principal = Depends(personal_reader),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """One event with its full history (a worker: of their own grids only, else 403)."""
+    event = store.get_event(session, event_id)
+    require_grid_read(principal, event["properties"]["owner_code"], "event")
+    return event
 
 
 @router.get("/indicators")
@@ -177,14 +201,18 @@ def get_indicators(
     by: Literal["grid_code", "street_code", "department"] = Query("grid_code"),
     start: datetime = Query(..., description="Period start (inclusive)."),
     end: datetime = Query(..., description="Period end (exclusive)."),
+    principal: Principal = Depends(personal_reader),
     session: Session = Depends(get_session),
 ) -> list[dict[str, Any]]:
-    """Counts, 按期结案率, closure rate, mean handling time and overdue per unit."""
+    """Counts, 按期结案率, closure rate, mean handling time and overdue per unit.
+
+    A worker's indicators count the events of their own grids only.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("start and end need a timezone, e.g. 2026-10-01T00:00:00+08:00")
     if end <= start:
         raise InvalidInput("end must be after start")
-    frame = store.events_frame(session)
+    frame = _scoped_frame(session, principal)
     now = min(pd.Timestamp(end), pd.Timestamp.now(tz="UTC"))
     table = indicators(frame, by=by, period_start=start, period_end=end, now=now)
     table = table.reset_index().replace({np.nan: None})

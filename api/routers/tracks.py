@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.access import grid_scope, in_scope, personal_reader
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
 from gridgeo.settings import Settings
@@ -66,10 +67,21 @@ async def worker_coverage(
     start: datetime | None = Query(None, description="Default: 30 days before the last fix."),
     end: datetime | None = Query(None),
     h3_res: int = Query(10, ge=7, le=11),
+    principal: Principal = Depends(personal_reader),
 ) -> list[dict[str, Any]]:
-    """巡查覆盖率 per worker: share of the assigned grid's H3 cells visited, patrol time."""
+    """巡查覆盖率 per worker: share of the assigned grid's H3 cells visited, patrol time.
+
+    A worker sees the workers assigned inside their own grids.
+    """
     analysis, _ = await run_in_threadpool(request.app.state.analytics.tracks, start, end, h3_res)
-    return _records(analysis.worker_coverage)
+    return _records(_scoped_workers(analysis.worker_coverage, principal))
+
+
+def _scoped_workers(workers: pd.DataFrame, principal: Principal) -> pd.DataFrame:
+    scope = grid_scope(principal)
+    if scope is None:
+        return workers
+    return workers[[in_scope(scope, code) for code in workers["assigned_code"]]]
 
 
 @router.get("/tracks/flags")
@@ -78,10 +90,17 @@ async def authenticity_flags(
     start: datetime | None = Query(None),
     end: datetime | None = Query(None),
     kind: str | None = Query(None, description="teleport, replay, stationary, outside, …"),
+    principal: Principal = Depends(personal_reader),
 ) -> list[dict[str, Any]]:
-    """Patrols flagged as possibly not genuine, with reason and evidence."""
+    """Patrols flagged as possibly not genuine, with reason and evidence.
+
+    A worker sees the flags of workers assigned inside their own grids.
+    """
     analysis, _ = await run_in_threadpool(request.app.state.analytics.tracks, start, end, 10)
     flags = analysis.flags
+    if grid_scope(principal) is not None:
+        workers = _scoped_workers(analysis.worker_coverage, principal)["worker_id"]
+        flags = flags[flags["worker_id"].isin(set(workers.astype(str)))]
     if kind is not None:
         flags = flags[flags["kind"] == kind]
     return _records(flags)

@@ -31,6 +31,7 @@ from api.routers import (
     tracks,
     users,
 )
+from api.schemas import install_contract
 from gridgeo.heatmaps import STATIC_DIR
 from gridgeo.settings import Settings
 from gridgeo.store.db import make_engine
@@ -93,4 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.baseline_endpoints:
         app.include_router(baseline.router)
     check_rules(app)
+    install_contract(app)
     return app

@@ -14,6 +14,14 @@ from sqlalchemy.orm import Session
 from api.access import grid_scope, in_scope, personal_reader, require_grid_read
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
+from api.schemas import (
+    EventCollection,
+    EventFeature,
+    EventImportSummary,
+    IndicatorRow,
+    OverdueRow,
+    errors,
+)
 from gridgeo.crs import check_lonlat, to_wgs84
 from gridgeo.errors import Forbidden, InvalidInput
 from gridgeo.events import ACTIONS, check_role
@@ -39,7 +47,13 @@ class NewEvent(BaseModel):
     external_id: str | None = Field(None, max_length=200)
 
 
-@router.post("/events", status_code=201)
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=EventFeature,
+    response_model_exclude_unset=True,
+    responses=errors(404, 409, 422),
+)
 def report_event(
     body: NewEvent,
     request: Request,
@@ -71,7 +85,7 @@ def report_event(
     )
 
 
-@router.post("/events/import")
+@router.post("/events/import", response_model=EventImportSummary, responses=errors(404, 413, 422))
 async def import_event_file(
     request: Request,
     file: UploadFile = File(..., description="CSV or GeoJSON of events"),
@@ -87,7 +101,12 @@ async def import_event_file(
     return import_events(session, frame, index, all_or_nothing=all_or_nothing).to_dict()
 
 
-@router.get("/events")
+@router.get(
+    "/events",
+    response_model=EventCollection,
+    response_model_exclude_unset=True,
+    responses=errors(422),
+)
 def get_events(
     grid: str | None = Query(None, pattern=r"^\d{15}(\d{3})?$"),
     street: str | None = Query(None, pattern=r"^\d{9}$"),
@@ -140,7 +159,12 @@ class Action(BaseModel):
         return value
 
 
-@router.post("/events/{event_id}/actions")
+@router.post(
+    "/events/{event_id}/actions",
+    response_model=EventFeature,
+    response_model_exclude_unset=True,
+    responses=errors(404, 409, 422),
+)
 def act_on_event(
     event_id: str,
     body: Action,
@@ -168,7 +192,7 @@ def _scoped_frame(session: Session, principal: Principal) -> pd.DataFrame:
     return frame
 
 
-@router.get("/events/overdue")
+@router.get("/events/overdue", response_model=list[OverdueRow])
 def get_overdue(
     principal: Principal = Depends(personal_reader), session: Session = Depends(get_session)
 ) -> list[dict[str, Any]]:
@@ -184,7 +208,12 @@ def get_overdue(
     return table[columns].to_dict("records")
 
 
-@router.get("/events/{event_id}")
+@router.get(
+    "/events/{event_id}",
+    response_model=EventFeature,
+    response_model_exclude_unset=True,
+    responses=errors(404, 422),
+)
 def get_event(
     event_id: str,
     principal: Principal = Depends(personal_reader),
@@ -196,7 +225,12 @@ def get_event(
     return event
 
 
-@router.get("/indicators")
+@router.get(
+    "/indicators",
+    response_model=list[IndicatorRow],
+    response_model_exclude_unset=True,
+    responses=errors(422),
+)
 def get_indicators(
     by: Literal["grid_code", "street_code", "department"] = Query("grid_code"),
     start: datetime = Query(..., description="Period start (inclusive)."),

@@ -17,6 +17,14 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from api.deps import get_session, get_settings, require_role
+from api.schemas import (
+    EXPORT_CONTENT,
+    GenerationDiff,
+    GenerationOut,
+    ImportSummaryOut,
+    ValidationReportOut,
+    errors,
+)
 from gridgeo.errors import InvalidInput, NotFound, PayloadTooLarge
 from gridgeo.settings import Settings
 from gridgeo.store.generations import create_generation, get_generation, list_generations
@@ -49,13 +57,15 @@ class DraftRequest(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-@router.get("/generations")
+@router.get("/generations", response_model=list[GenerationOut])
 def get_generations(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
     """List all generations, newest first."""
     return [generation_json(g) for g in list_generations(session)]
 
 
-@router.post("/generations", status_code=201)
+@router.post(
+    "/generations", status_code=201, response_model=GenerationOut, responses=errors(409, 422)
+)
 def post_generation(
     body: DraftRequest,
     principal: Principal = Depends(require_role("planner")),
@@ -83,7 +93,12 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/generations/import", status_code=201)
+@router.post(
+    "/generations/import",
+    status_code=201,
+    response_model=ImportSummaryOut,
+    responses=errors(409, 413, 422),
+)
 async def import_generation(
     request: Request,
     file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet"),
@@ -129,7 +144,11 @@ class ValidateRequest(BaseModel):
     repair: bool = False
 
 
-@router.post("/generations/{ref}/validate")
+@router.post(
+    "/generations/{ref}/validate",
+    response_model=ValidationReportOut,
+    responses=errors(404, 409, 422),
+)
 def validate_generation(
     ref: str,
     body: ValidateRequest | None = None,
@@ -142,7 +161,9 @@ def validate_generation(
     return result
 
 
-@router.get("/generations/{ref}/report")
+@router.get(
+    "/generations/{ref}/report", response_model=ValidationReportOut, responses=errors(404, 422)
+)
 def get_report(ref: str, session: Session = Depends(get_session)) -> dict[str, Any]:
     """The stored validation report of a generation."""
     generation = get_generation(session, ref)
@@ -157,7 +178,9 @@ class PublishRequest(BaseModel):
     force_reason: str | None = Field(None, min_length=3, max_length=2000)
 
 
-@router.post("/generations/{ref}/publish")
+@router.post(
+    "/generations/{ref}/publish", response_model=GenerationOut, responses=errors(404, 409, 422)
+)
 def publish_generation(
     ref: str,
     request: Request,
@@ -174,13 +197,19 @@ def publish_generation(
     return generation_json(generation)
 
 
-@router.get("/generations/{old}/diff/{new}")
+@router.get(
+    "/generations/{old}/diff/{new}", response_model=GenerationDiff, responses=errors(404, 422)
+)
 def diff_generations(old: str, new: str, session: Session = Depends(get_session)) -> Any:
     """Grids added/removed/changed, area and households moved, events re-attributed."""
     return planner.diff(session, old, new)
 
 
-@router.get("/generations/{ref}/export")
+@router.get(
+    "/generations/{ref}/export",
+    response_class=FileResponse,
+    responses={**EXPORT_CONTENT, **errors(404, 422)},
+)
 def export_generation(
     ref: str,
     format: Literal["geojson", "gpkg", "shapefile", "parquet"] = Query("geojson"),
@@ -208,7 +237,12 @@ class RedrawRequest(BaseModel):
     label: str | None = Field(None, max_length=200)
 
 
-@router.post("/generations/{ref}/redraw", status_code=201)
+@router.post(
+    "/generations/{ref}/redraw",
+    status_code=201,
+    response_model=ImportSummaryOut,
+    responses=errors(404, 409, 422),
+)
 def redraw_generation(
     ref: str,
     body: RedrawRequest,

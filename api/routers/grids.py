@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.schemas import UnitCollection, UnitFeature, errors
 from gridgeo.store.generations import active_generation, get_generation
 from gridgeo.store.units import get_unit_feature, units_feature_collection
 
@@ -21,7 +22,7 @@ def _generation_id(session: Session, generation: str | None) -> int:
     return found.id
 
 
-@router.get("/grids")
+@router.get("/grids", response_model=UnitCollection, responses=errors(404, 422))
 def list_grids(
     level: Level | None = Query(None, description="Only units of this level."),
     parent: str | None = Query(None, pattern=CODE_PATTERN, description="Parent code."),
@@ -39,7 +40,7 @@ def list_grids(
     )
 
 
-@router.get("/grids/{code}")
+@router.get("/grids/{code}", response_model=UnitFeature, responses=errors(404, 422))
 def get_grid(
     code: str = Path(..., pattern=CODE_PATTERN, description="6–18 digit code."),
     generation: str | None = Query(None),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.access import grid_scope, in_scope, personal_reader
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
+from api.schemas import AuthenticityFlag, TrackUpload, WorkerCoverage, errors
 from gridgeo.settings import Settings
 from gridgeo.store.activity import insert_fixes
 from gridgeo.store.users import Principal
@@ -28,7 +29,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-@router.post("/tracks")
+@router.post("/tracks", response_model=TrackUpload, responses=errors(413, 422))
 async def upload_fixes(
     request: Request,
     file: UploadFile = File(..., description="CSV, GPX or GeoJSON of GPS fixes"),
@@ -61,7 +62,7 @@ async def upload_fixes(
     return {"stored": stored, "rejected": _records(rejects)}
 
 
-@router.get("/tracks/coverage")
+@router.get("/tracks/coverage", response_model=list[WorkerCoverage], responses=errors(404, 422))
 async def worker_coverage(
     request: Request,
     start: datetime | None = Query(None, description="Default: 30 days before the last fix."),
@@ -84,7 +85,7 @@ def _scoped_workers(workers: pd.DataFrame, principal: Principal) -> pd.DataFrame
     return workers[[in_scope(scope, code) for code in workers["assigned_code"]]]
 
 
-@router.get("/tracks/flags")
+@router.get("/tracks/flags", response_model=list[AuthenticityFlag], responses=errors(404, 422))
 async def authenticity_flags(
     request: Request,
     start: datetime | None = Query(None),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, require_role
+from api.schemas import NewUserOut, UserOut, errors
 from gridgeo.store.users import Principal, add_user, list_users
 
 router = APIRouter(tags=["users"])
@@ -22,7 +23,7 @@ class NewUser(BaseModel):
     grids: list[str] = Field(default_factory=list, description="Grids a worker is bound to.")
 
 
-@router.get("/users")
+@router.get("/users", response_model=list[UserOut])
 def get_users(
     principal: Principal = Depends(require_role("admin")),
     session: Session = Depends(get_session),
@@ -34,7 +35,7 @@ def get_users(
     ]
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=NewUserOut, responses=errors(409, 422))
 def post_user(
     body: NewUser,
     principal: Principal = Depends(require_role("admin")),

@@ -634,14 +634,16 @@ EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {
         "description": "The generation's units as a file (GeoJSON, GeoPackage, zipped "
         "Shapefile or GeoParquet, by `format`).",
         "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in (
-                "application/geo+json",
-                "application/geopackage+sqlite3",
-                "application/zip",
-                "application/vnd.apache.parquet",
-                "application/octet-stream",
-            )
+            "application/geo+json": {"schema": {"type": "object"}},
+            **{
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in (
+                    "application/geopackage+sqlite3",
+                    "application/zip",
+                    "application/vnd.apache.parquet",
+                    "application/octet-stream",
+                )
+            },
         },
     }
 }

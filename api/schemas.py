@@ -52,7 +52,7 @@ ERROR_TEXT: dict[int, tuple[str, str, str]] = {
         "forbidden",
         "role 'planner' may not read /v1/events; it needs one of: admin, analyst, worker",
     ),
-    404: ("Not found", "not_found", "event E202610010000001 does not exist"),
+    404: ("Not found", "not_found", "grid 330109001001999 does not exist in generation 1"),
     409: (
         "Conflicts with the current state",
         "conflict",
@@ -586,6 +586,13 @@ def complete_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault("403", _error_response(ERROR_TEXT[403][0]))
             if (method.upper(), path) not in NO_DATABASE:
                 responses.setdefault("503", _error_response(ERROR_TEXT[503][0]))
+            for code, response in responses.items():
+                if code.startswith(("4", "5")):  # errors are JSON, even on HTML pages
+                    example = response.get("content", {}).get("application/json", {}).get("example")
+                    body: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                    if example is not None:
+                        body["example"] = example
+                    response["content"] = {"application/json": body}
             access = {
                 "public": "Open to everyone.",
                 "open": "Open unless GRIDGEO_OPEN_READS=false (then any valid token).",

@@ -133,11 +133,32 @@ RULES: dict[tuple[str, str], Rule] = {
 }
 """The access rule of every operation, by (method, path template)."""
 
+PLANNED: dict[tuple[str, str], Rule] = {
+    # OGC API - Features and vector tiles (DESIGN section 10, issue 12): boundaries, open
+    ("GET", "/"): OPEN,
+    ("GET", "/conformance"): OPEN,
+    ("GET", "/collections"): OPEN,
+    ("GET", "/collections/{collection}"): OPEN,
+    ("GET", "/collections/{collection}/items"): OPEN,
+    ("GET", "/collections/{collection}/items/{item}"): OPEN,
+    ("GET", "/tiles/{z}/{x}/{y}.mvt"): OPEN,
+}
+"""Rules of stable paths not served yet (they apply as soon as a route serves them)."""
+RULES.update({key: rule for key, rule in PLANNED.items() if key not in RULES})
+
+
+def _shape(path: str) -> str:
+    """A path template with its parameter names dropped (``/a/{}/b``)."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+_BY_SHAPE = {(method, _shape(path)): rule for (method, path), rule in RULES.items()}
+
 
 def rule_for(method: str, path: str) -> Rule | None:
     """Return the rule of an operation (``HEAD`` follows ``GET``), ``None`` if unlisted."""
     method = "GET" if method.upper() == "HEAD" else method.upper()
-    return RULES.get((method, path))
+    return _BY_SHAPE.get((method, _shape(path)))
 
 
 def _compile(template: str) -> re.Pattern[str]:

@@ -91,7 +91,7 @@ def concrete(path: str, city: City) -> str:
     return path
 
 
-QUICK = {
+QUICK: dict[str, dict[str, Any]] = {
     # parameters that keep open reads cheap (an answer other than 401 is all we need)
     "/v1/analytics/hotspots": {"permutations": 0},
     "/maps/hotspots": {"basemap": "nowhere"},

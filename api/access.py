@@ -174,13 +174,22 @@ _MATCHERS = sorted(
 )
 
 
+_LITERAL = {key: rule for key, rule in RULES.items() if "{" not in key[1]}
+
+
 def _route_rule(request: Request) -> Rule:
     """The rule of the requested operation, matched on the concrete path.
 
     Unlisted operations get a rule no role but admin passes (fail closed).
     """
     method = "GET" if request.method == "HEAD" else request.method
-    path = request.url.path
+    path: str = request.scope.get("path", "")
+    root: str = request.scope.get("root_path", "")
+    if root and path.startswith(root):  # behind a proxy prefix
+        path = path[len(root) :]
+    literal = _LITERAL.get((method, path))
+    if literal is not None:  # the hot paths (locate) are literal: one dict lookup
+        return literal
     for rule_method, pattern, _, rule in _MATCHERS:
         if rule_method == method and pattern.match(path):
             return rule

@@ -115,6 +115,20 @@ class DatabaseInfo(Model):
 class Health(Model):
     """``GET /healthz``."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "gridgeo": "0.1.0",
+                    "database": {"postgresql": "16.4", "schema": "0007"},
+                    "postgis": "3.4.2",
+                    "locate_index": {"generation": "1", "units": 2154, "memory_mb": 61.2},
+                }
+            ]
+        }
+    )
+
     status: Literal["ok", "degraded"]
     gridgeo: str
     database: DatabaseInfo
@@ -217,6 +231,34 @@ class LocatedPoint(Model):
 class LocateAnswer(Model):
     """``GET /v1/locate`` (DESIGN section 4)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "generation": "1",
+                    "point": {"lon": 120.2601, "lat": 30.1852, "crs": "gcj02"},
+                    "owner": {
+                        "code": "330109001001001",
+                        "name": "城厢街道第一社区第1网格",
+                        "level": "grid",
+                        "kind": "base",
+                    },
+                    "chain": [
+                        {"code": "330109", "name": "萧山区", "level": "district", "kind": "base"},
+                        {
+                            "code": "330109001001001",
+                            "name": "城厢街道第一社区第1网格",
+                            "level": "grid",
+                            "kind": "base",
+                        },
+                    ],
+                    "special_grids": [],
+                    "on_boundary": False,
+                }
+            ]
+        }
+    )
+
     generation: str
     point: LocatedPoint
     owner: UnitSummary | None
@@ -237,6 +279,24 @@ class BatchItem(Model):
 
 class LocateBatchAnswer(Model):
     """``POST /v1/locate``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "generation": "1",
+                    "results": [
+                        {
+                            "owner": "330109001001001",
+                            "chain": ["330109", "330109001", "330109001001", "330109001001001"],
+                            "on_boundary": False,
+                        },
+                        {"owner": None, "chain": [], "on_boundary": False},
+                    ],
+                }
+            ]
+        }
+    )
 
     generation: str
     results: list[BatchItem]
@@ -287,6 +347,24 @@ class CodeHistory(Model):
 
 class GenerationOut(Model):
     """A generation of boundaries."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "2",
+                    "label": "2026-redraw",
+                    "status": "draft",
+                    "created_at": "2026-10-01T08:00:00Z",
+                    "valid_from": None,
+                    "valid_to": None,
+                    "parent": "1",
+                    "note": "split of 330109001083003",
+                    "forced_reason": None,
+                }
+            ]
+        }
+    )
 
     id: str
     label: str

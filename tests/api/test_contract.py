@@ -71,3 +71,17 @@ def test_error_bodies_match_the_published_schema(client: TestClient) -> None:
         body = ErrorBody.model_validate(response.json())
         assert isinstance(body.detail, str) and body.detail
     assert isinstance(bodies[0].json()["details"], list)
+
+
+def test_published_examples_are_valid_bodies() -> None:
+    from pydantic import BaseModel
+
+    import api.schemas as schemas
+
+    checked = 0
+    for model in vars(schemas).values():
+        if isinstance(model, type) and issubclass(model, BaseModel) and model is not BaseModel:
+            for example in model.model_json_schema().get("examples", []):
+                model.model_validate(example)
+                checked += 1
+    assert checked >= 4

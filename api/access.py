@@ -260,8 +260,10 @@ def grid_scope(principal: Principal) -> tuple[str, ...] | None:
     return principal.grid_codes if principal.role == "worker" else None
 
 
-def in_scope(scope: Iterable[str] | None, code: str | None) -> bool:
+def in_scope(scope: Iterable[str] | None, code: object) -> bool:
     """Whether grid ``code`` lies in ``scope`` (a micro-grid in its grid's scope).
+
+    A missing code (None, NaN) lies in no worker's scope.
 
     Examples
     --------
@@ -274,7 +276,7 @@ def in_scope(scope: Iterable[str] | None, code: str | None) -> bool:
     """
     if scope is None:
         return True
-    return code is not None and any(code.startswith(own) for own in scope)
+    return isinstance(code, str) and any(code.startswith(own) for own in scope)
 
 
 def require_grid_read(principal: Principal, code: str | None, what: str = "data") -> None:

@@ -188,7 +188,7 @@ def _scoped_frame(session: Session, principal: Principal) -> pd.DataFrame:
     frame = store.events_frame(session)
     scope = grid_scope(principal)
     if scope is not None:
-        frame = frame[[in_scope(scope, code) for code in frame["owner_code"]]]
+        frame = frame[frame["owner_code"].map(lambda code: in_scope(scope, code)).astype(bool)]
     return frame
 
 

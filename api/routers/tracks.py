@@ -82,7 +82,7 @@ def _scoped_workers(workers: pd.DataFrame, principal: Principal) -> pd.DataFrame
     scope = grid_scope(principal)
     if scope is None:
         return workers
-    return workers[[in_scope(scope, code) for code in workers["assigned_code"]]]
+    return workers[workers["assigned_code"].map(lambda code: in_scope(scope, code)).astype(bool)]
 
 
 @router.get("/tracks/flags", response_model=list[AuthenticityFlag], responses=errors(404, 422))

@@ -264,3 +264,20 @@ def test_closed_reads_need_a_token(closed_client: TestClient, city_url: str, cit
 
             conn.execute(text("DELETE FROM users WHERE name = 'closed-reader'"))
         engine.dispose()
+
+
+def test_worker_without_events_gets_empty_answers(
+    city_client: TestClient, city_db: Session, city: City
+) -> None:
+    grids = read_units(city_db, 1, level="grid")
+    quiet = grids[(grids["kind"] == "base") & ~grids["code"].isin([city.mine, city.other])]
+    token = add_user(city_db, "a-quiet-worker", "worker", [quiet.iloc[5]["code"]])[1]
+    for url, params in (
+        ("/v1/events", {}),
+        ("/v1/events/overdue", {}),
+        ("/v1/indicators", QUICK["/v1/indicators"]),
+    ):
+        response = city_client.get(url, params=params, headers=bearer(token))
+        assert response.status_code == 200, (url, response.text)
+        body = response.json()
+        assert (body["features"] if url == "/v1/events" else body) == [], url

@@ -11,10 +11,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import gridgeo
+from api.access import check_rules, enforce_access
 from api.errors import install_error_handlers
 from api.indexes import IndexRegistry
 from api.routers import (
@@ -32,6 +33,7 @@ from api.routers import (
     tracks,
     users,
 )
+from api.schemas import install_contract
 from api.validation import GuardMiddleware
 from api.web import install_web_conventions
 from gridgeo.heatmaps import STATIC_DIR
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Grid boundaries, ownership lookup and analytics for "
         "grid-based community service management (网格化服务管理).",
         lifespan=lifespan,
+        dependencies=[Depends(enforce_access)],
     )
     app.state.settings = settings
     app.state.tile_cache = tiles.TileCache(settings.tile_cache_size)
@@ -103,4 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles.router)
     if settings.baseline_endpoints:
         app.include_router(baseline.router)
+    check_rules(app)
+    install_contract(app)
     return app

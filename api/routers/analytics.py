@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from api.schemas import GEOJSON, AnalysisLayer, errors
 from api.validation import MAX_SEED, TIME_HELP, localize
 from gridgeo.workflows import analytics
 
@@ -58,7 +59,9 @@ class EventSelection:
         return options
 
 
-@router.get("/analytics/hotspots")
+@router.get(
+    "/analytics/hotspots", response_model=AnalysisLayer, responses={**GEOJSON, **errors(404, 422)}
+)
 async def get_hotspots(
     request: Request,
     selection: EventSelection = Depends(),
@@ -78,7 +81,9 @@ async def get_hotspots(
     return geojson(layer)
 
 
-@router.get("/analytics/emerging")
+@router.get(
+    "/analytics/emerging", response_model=AnalysisLayer, responses={**GEOJSON, **errors(404, 422)}
+)
 async def get_emerging(request: Request, selection: EventSelection = Depends()) -> Response:
     """Emerging hot spots over monthly slices (17 ArcGIS categories)."""
     layer = await run_in_threadpool(
@@ -88,7 +93,9 @@ async def get_emerging(request: Request, selection: EventSelection = Depends()) 
     return geojson(layer)
 
 
-@router.get("/analytics/coverage")
+@router.get(
+    "/analytics/coverage", response_model=AnalysisLayer, responses={**GEOJSON, **errors(404, 422)}
+)
 async def get_coverage(
     request: Request,
     start: datetime | None = Query(

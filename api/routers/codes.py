@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.schemas import CodeHistory, errors
 from gridgeo.store.codes import code_history
 
 router = APIRouter(tags=["codes"])
 
 
-@router.get("/codes/{code}/history")
+@router.get("/codes/{code}/history", response_model=CodeHistory, responses=errors(404, 422))
 def get_code_history(
     code: str = Path(..., pattern=r"^[0-9]{6}([0-9]{3}){0,4}$", description="6–18 digit code."),
     session: Session = Depends(get_session),

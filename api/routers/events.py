@@ -11,8 +11,17 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from pydantic import Field, JsonValue, field_validator
 from sqlalchemy.orm import Session
 
+from api.access import grid_scope, in_scope, personal_reader, require_grid_read
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
+from api.schemas import (
+    EventCollection,
+    EventFeature,
+    EventImportSummary,
+    IndicatorRow,
+    OverdueRow,
+    errors,
+)
 from api.validation import MAX_OFFSET, TIME_HELP, Number, RequestBody, localize
 from gridgeo.crs import CRS_HELP, check_lonlat, parse_crs, point_to_wgs84
 from gridgeo.errors import Forbidden, InvalidInput
@@ -43,7 +52,12 @@ class NewEvent(RequestBody):
 @router.post(
     "/events",
     status_code=201,
-    responses={200: {"description": "A retry: the event with this external_id already exists."}},
+    response_model=EventFeature,
+    response_model_exclude_unset=True,
+    responses={
+        **errors(404, 409, 422),
+        200: {"description": "A retry: the event with this external_id already exists."},
+    },
 )
 def report_event(
     body: NewEvent,
@@ -115,7 +129,7 @@ def _replay(event: dict[str, Any], principal: Principal, response: Response) -> 
     return event
 
 
-@router.post("/events/import")
+@router.post("/events/import", response_model=EventImportSummary, responses=errors(404, 413, 422))
 async def import_event_file(
     request: Request,
     file: UploadFile = File(..., description="CSV or GeoJSON of events"),
@@ -173,7 +187,12 @@ def parse_status(value: str | None) -> list[str] | None:
     return list(dict.fromkeys(states))
 
 
-@router.get("/events")
+@router.get(
+    "/events",
+    response_model=EventCollection,
+    response_model_exclude_unset=True,
+    responses=errors(422),
+)
 def get_events(
     grid: str | None = Query(None, pattern=r"^[0-9]{15}([0-9]{3})?$"),
     street: str | None = Query(None, pattern=r"^[0-9]{9}$"),
@@ -183,6 +202,7 @@ def get_events(
     end: datetime | None = Query(None, description=TIME_HELP),
     limit: int = Query(1000, ge=1, le=10_000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    principal: Principal = Depends(personal_reader),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict[str, Any]:
@@ -190,7 +210,10 @@ def get_events(
 
     ``status`` takes workflow states or the groups ``open`` / ``closed``
     (comma-separated); times without a zone are in ``GRIDGEO_TIMEZONE``.
+    A worker sees the events of their own grids only (another ``grid`` is 403).
     """
+    if grid is not None:
+        require_grid_read(principal, grid, "grid's events")
     return store.list_events(
         session,
         grid=grid,
@@ -201,6 +224,7 @@ def get_events(
         end=localize(end, settings.timezone),
         limit=limit,
         offset=offset,
+        grids=grid_scope(principal),
     )
 
 
@@ -224,7 +248,12 @@ class Action(RequestBody):
         return value
 
 
-@router.post("/events/{event_id}/actions")
+@router.post(
+    "/events/{event_id}/actions",
+    response_model=EventFeature,
+    response_model_exclude_unset=True,
+    responses=errors(404, 409, 422),
+)
 def act_on_event(
     event_id: str,
     body: Action,
@@ -244,10 +273,20 @@ def act_on_event(
     )
 
 
-@router.get("/events/overdue")
-def get_overdue(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
-    """Open events past their due time, most overdue first (working hours)."""
+def _scoped_frame(session: Session, principal: Principal) -> pd.DataFrame:
     frame = store.events_frame(session)
+    scope = grid_scope(principal)
+    if scope is not None:
+        frame = frame[frame["owner_code"].map(lambda code: in_scope(scope, code)).astype(bool)]
+    return frame
+
+
+@router.get("/events/overdue", response_model=list[OverdueRow])
+def get_overdue(
+    principal: Principal = Depends(personal_reader), session: Session = Depends(get_session)
+) -> list[dict[str, Any]]:
+    """Open events past their due time, most overdue first (working hours)."""
+    frame = _scoped_frame(session, principal)
     now = pd.Timestamp.now(tz="UTC")
     table = overdue_list(frame, now)
     columns = [
@@ -258,29 +297,47 @@ def get_overdue(session: Session = Depends(get_session)) -> list[dict[str, Any]]
     return table[columns].to_dict("records")
 
 
-@router.get("/events/{event_id}")
-def get_event(event_id: str, session: Session = Depends(get_session)) -> dict[str, Any]:
-    """One event with its full history."""
-    return store.get_event(session, event_id)
+@router.get(
+    "/events/{event_id}",
+    response_model=EventFeature,
+    response_model_exclude_unset=True,
+    responses=errors(404, 422),
+)
+def get_event(
+    event_id: str,
+    principal: Principal = Depends(personal_reader),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """One event with its full history (a worker: of their own grids only, else 403)."""
+    event = store.get_event(session, event_id)
+    require_grid_read(principal, event["properties"]["owner_code"], "event")
+    return event
 
 
-@router.get("/indicators")
+@router.get(
+    "/indicators",
+    response_model=list[IndicatorRow],
+    response_model_exclude_unset=True,
+    responses=errors(422),
+)
 def get_indicators(
     by: Literal["grid_code", "street_code", "department"] = Query("grid_code"),
     start: datetime = Query(..., description="Period start (inclusive). " + TIME_HELP),
     end: datetime = Query(..., description="Period end (exclusive). " + TIME_HELP),
+    principal: Principal = Depends(personal_reader),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> list[dict[str, Any]]:
     """Counts, 按期结案率, closure rate, mean handling time and overdue per unit.
 
     Times without a zone (``2026-10-01``) are in ``GRIDGEO_TIMEZONE``.
+    A worker's indicators count the events of their own grids only.
     """
     start = localize(start, settings.timezone) or start
     end = localize(end, settings.timezone) or end
     if end <= start:
         raise InvalidInput("end must be after start")
-    frame = store.events_frame(session)
+    frame = _scoped_frame(session, principal)
     now = min(pd.Timestamp(end), pd.Timestamp.now(tz="UTC"))
     table = indicators(frame, by=by, period_start=start, period_end=end, now=now)
     table = table.reset_index().replace({np.nan: None})

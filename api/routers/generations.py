@@ -17,6 +17,14 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from api.deps import get_session, get_settings, require_role
+from api.schemas import (
+    EXPORT_CONTENT,
+    GenerationDiff,
+    GenerationOut,
+    ImportSummaryOut,
+    ValidationReportOut,
+    errors,
+)
 from api.validation import RequestBody, SafeStr, SafeText
 from gridgeo.errors import InvalidInput, PayloadTooLarge
 from gridgeo.settings import Settings
@@ -52,13 +60,15 @@ class DraftRequest(RequestBody):
     note: str | None = Field(None, max_length=2000)
 
 
-@router.get("/generations")
+@router.get("/generations", response_model=list[GenerationOut])
 def get_generations(session: Session = Depends(get_session)) -> list[dict[str, Any]]:
     """List all generations, newest first."""
     return [generation_json(g) for g in list_generations(session)]
 
 
-@router.post("/generations", status_code=201)
+@router.post(
+    "/generations", status_code=201, response_model=GenerationOut, responses=errors(409, 422)
+)
 def post_generation(
     body: DraftRequest,
     principal: Principal = Depends(require_role("planner")),
@@ -86,7 +96,12 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/generations/import", status_code=201)
+@router.post(
+    "/generations/import",
+    status_code=201,
+    response_model=ImportSummaryOut,
+    responses=errors(409, 413, 422),
+)
 async def import_generation(
     request: Request,
     file: UploadFile = File(..., description="GeoJSON, GeoPackage, zipped Shapefile, GeoParquet"),
@@ -154,7 +169,11 @@ _LEVEL = Query(None, description="Only findings naming units of this level (repe
 Level = Literal["district", "street", "community", "grid", "microgrid"]
 
 
-@router.post("/generations/{ref}/validate")
+@router.post(
+    "/generations/{ref}/validate",
+    response_model=ValidationReportOut,
+    responses=errors(404, 409, 422),
+)
 def validate_generation(
     ref: str,
     body: ValidateRequest | None = None,
@@ -174,7 +193,9 @@ def validate_generation(
     return {**report.to_dict(), **view}
 
 
-@router.get("/generations/{ref}/report")
+@router.get(
+    "/generations/{ref}/report", response_model=ValidationReportOut, responses=errors(404, 422)
+)
 def get_report(
     ref: str,
     changed_only: bool | None = _CHANGED_ONLY,
@@ -194,7 +215,9 @@ class PublishRequest(RequestBody):
     force_reason: str | None = Field(None, min_length=3, max_length=2000)
 
 
-@router.post("/generations/{ref}/publish")
+@router.post(
+    "/generations/{ref}/publish", response_model=GenerationOut, responses=errors(404, 409, 422)
+)
 def publish_generation(
     ref: str,
     request: Request,
@@ -211,13 +234,19 @@ def publish_generation(
     return generation_json(generation)
 
 
-@router.get("/generations/{old}/diff/{new}")
+@router.get(
+    "/generations/{old}/diff/{new}", response_model=GenerationDiff, responses=errors(404, 422)
+)
 def diff_generations(old: str, new: str, session: Session = Depends(get_session)) -> Any:
     """Grids added/removed/changed, area and households moved, events re-attributed."""
     return planner.diff(session, old, new)
 
 
-@router.get("/generations/{ref}/export")
+@router.get(
+    "/generations/{ref}/export",
+    response_class=FileResponse,
+    responses={**EXPORT_CONTENT, **errors(404, 422)},
+)
 def export_generation(
     ref: str,
     format: Literal["geojson", "gpkg", "shapefile", "parquet"] = Query("geojson"),
@@ -249,7 +278,12 @@ class RedrawRequest(RequestBody):
     label: str | None = Field(None, max_length=200)
 
 
-@router.post("/generations/{ref}/redraw", status_code=201)
+@router.post(
+    "/generations/{ref}/redraw",
+    status_code=201,
+    response_model=ImportSummaryOut,
+    responses=errors(404, 409, 422),
+)
 def redraw_generation(
     ref: str,
     body: RedrawRequest,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.schemas import UnitCollection, UnitFeature, errors
 from api.web import GeoJSONResponse, generation_etag, geojson_response, not_modified
 from gridgeo.ogc import page_links
 from gridgeo.settings import Settings
@@ -26,7 +27,12 @@ def _generation(session: Session, generation: str | None) -> Generation:
     return get_generation(session, generation) if generation else active_generation(session)
 
 
-@router.get("/grids", response_class=GeoJSONResponse)
+@router.get(
+    "/grids",
+    response_class=GeoJSONResponse,
+    response_model=UnitCollection,
+    responses=errors(404, 422),
+)
 def list_grids(
     request: Request,
     level: Level | None = Query(None, description="Only units of this level."),
@@ -84,7 +90,12 @@ def list_grids(
     return geojson_response(request, body, etag)
 
 
-@router.get("/grids/{code}", response_class=GeoJSONResponse)
+@router.get(
+    "/grids/{code}",
+    response_class=GeoJSONResponse,
+    response_model=UnitFeature,
+    responses=errors(404, 422),
+)
 def get_grid(
     request: Request,
     code: str = Path(..., pattern=CODE_PATTERN, description="6–18 digit code."),

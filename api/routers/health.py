@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 import gridgeo
 from api.deps import get_session
+from api.schemas import Health
 from gridgeo.store.db import server_versions
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 def healthz(request: Request, session: Session = Depends(get_session)) -> dict[str, Any]:
     """Report versions, and the in-memory locate index (generation, units, memory)."""
     versions = server_versions(session.connection())

@@ -18,8 +18,16 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_settings
 from api.indexes import IndexRegistry
+from api.schemas import LocateAnswer, LocateBatchAnswer, errors
 from api.validation import TIME_HELP, Number, RequestBody, localize
-from gridgeo.crs import CRS_HELP, CRSSpec, check_lonlat, parse_crs, point_to_wgs84, to_wgs84
+from gridgeo.crs import (
+    CRS_HELP,
+    CRSSpec,
+    check_lonlat,
+    parse_crs,
+    point_to_wgs84,
+    to_wgs84,
+)
 from gridgeo.errors import InvalidInput, PayloadTooLarge
 from gridgeo.locate import LocateIndex
 from gridgeo.settings import Settings
@@ -48,7 +56,7 @@ def _index(request: Request, session: Session, at: datetime | None) -> LocateInd
     return registry.at(session, at) if at is not None else registry.active(session)
 
 
-@router.get("/locate")
+@router.get("/locate", response_model=LocateAnswer, responses=errors(404, 422))
 async def locate_point(
     request: Request,
     lon: float = Query(..., description="Longitude in `crs` (x in metres for a projected CRS)."),
@@ -177,6 +185,8 @@ def _parse_json(raw: bytes, limit: int) -> tuple[np.ndarray, np.ndarray, str, da
 
 @router.post(
     "/locate",
+    response_model=LocateBatchAnswer,
+    responses=errors(404, 413, 422),
     openapi_extra={
         "requestBody": {
             "content": {

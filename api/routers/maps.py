@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.routers.analytics import EventSelection
+from api.schemas import errors
 from gridgeo.heatmaps import render_html
 from gridgeo.workflows import maps as map_pages
 
@@ -57,7 +58,7 @@ def maps_index() -> HTMLResponse:
     return HTMLResponse(INDEX)
 
 
-@router.get("/maps/grids", response_class=HTMLResponse)
+@router.get("/maps/grids", response_class=HTMLResponse, responses=errors(404, 422))
 async def grids_page(
     request: Request,
     levels: str = Query(
@@ -70,7 +71,7 @@ async def grids_page(
     return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 
-@router.get("/maps/hotspots", response_class=HTMLResponse)
+@router.get("/maps/hotspots", response_class=HTMLResponse, responses=errors(404, 422))
 async def hotspots_page(
     request: Request, selection: EventSelection = Depends(), style: MapStyle = Depends()
 ) -> HTMLResponse:
@@ -80,7 +81,7 @@ async def hotspots_page(
     return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 
-@router.get("/maps/emerging", response_class=HTMLResponse)
+@router.get("/maps/emerging", response_class=HTMLResponse, responses=errors(404, 422))
 async def emerging_page(
     request: Request, selection: EventSelection = Depends(), style: MapStyle = Depends()
 ) -> HTMLResponse:
@@ -90,7 +91,7 @@ async def emerging_page(
     return _page(await run_in_threadpool(build, request.app.state.analytics))
 
 
-@router.get("/maps/coverage", response_class=HTMLResponse)
+@router.get("/maps/coverage", response_class=HTMLResponse, responses=errors(404, 422))
 async def coverage_page(
     request: Request,
     days: int = Query(7, ge=1, le=365),

@@ -12,8 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.access import grid_scope, in_scope, personal_reader
 from api.deps import get_session, get_settings, require_role
 from api.routers.generations import _read_limited
+from api.schemas import AuthenticityFlag, TrackUpload, WorkerCoverage, errors
 from api.validation import TIME_HELP, SafeStr, localize
 from gridgeo.settings import Settings
 from gridgeo.store.activity import insert_fixes
@@ -28,7 +30,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
-@router.post("/tracks")
+@router.post("/tracks", response_model=TrackUpload, responses=errors(413, 422))
 async def upload_fixes(
     request: Request,
     file: UploadFile = File(..., description="CSV, GPX or GeoJSON of GPS fixes"),
@@ -65,7 +67,7 @@ async def upload_fixes(
     return {"stored": stored, "rejected": _records(rejects)}
 
 
-@router.get("/tracks/coverage")
+@router.get("/tracks/coverage", response_model=list[WorkerCoverage], responses=errors(404, 422))
 async def worker_coverage(
     request: Request,
     start: datetime | None = Query(
@@ -73,16 +75,27 @@ async def worker_coverage(
     ),
     end: datetime | None = Query(None),
     h3_res: int = Query(10, ge=7, le=11),
+    principal: Principal = Depends(personal_reader),
 ) -> list[dict[str, Any]]:
-    """巡查覆盖率 per worker: share of the assigned grid's H3 cells visited, patrol time."""
+    """巡查覆盖率 per worker: share of the assigned grid's H3 cells visited, patrol time.
+
+    A worker sees the workers assigned inside their own grids.
+    """
     zone = request.app.state.settings.timezone
     analysis, _ = await run_in_threadpool(
         request.app.state.analytics.tracks, localize(start, zone), localize(end, zone), h3_res
     )
-    return _records(analysis.worker_coverage)
+    return _records(_scoped_workers(analysis.worker_coverage, principal))
 
 
-@router.get("/tracks/flags")
+def _scoped_workers(workers: pd.DataFrame, principal: Principal) -> pd.DataFrame:
+    scope = grid_scope(principal)
+    if scope is None:
+        return workers
+    return workers[workers["assigned_code"].map(lambda code: in_scope(scope, code)).astype(bool)]
+
+
+@router.get("/tracks/flags", response_model=list[AuthenticityFlag], responses=errors(404, 422))
 async def authenticity_flags(
     request: Request,
     start: datetime | None = Query(None),
@@ -90,13 +103,20 @@ async def authenticity_flags(
     kind: str | None = Query(
         None, max_length=40, description="teleport, replay, stationary, outside, …"
     ),
+    principal: Principal = Depends(personal_reader),
 ) -> list[dict[str, Any]]:
-    """Patrols flagged as possibly not genuine, with reason and evidence."""
+    """Patrols flagged as possibly not genuine, with reason and evidence.
+
+    A worker sees the flags of workers assigned inside their own grids.
+    """
     zone = request.app.state.settings.timezone
     analysis, _ = await run_in_threadpool(
         request.app.state.analytics.tracks, localize(start, zone), localize(end, zone), 10
     )
     flags = analysis.flags
+    if grid_scope(principal) is not None:
+        workers = _scoped_workers(analysis.worker_coverage, principal)["worker_id"]
+        flags = flags[flags["worker_id"].isin(set(workers.astype(str)))]
     if kind is not None:
         flags = flags[flags["kind"] == kind]
     return _records(flags)

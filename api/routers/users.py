@@ -9,6 +9,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, require_role
+from api.schemas import NewUserOut, UserOut, errors
 from api.validation import RequestBody
 from gridgeo.store.users import Principal, add_user, list_users
 
@@ -25,7 +26,7 @@ class NewUser(RequestBody):
     )
 
 
-@router.get("/users")
+@router.get("/users", response_model=list[UserOut])
 def get_users(
     principal: Principal = Depends(require_role("admin")),
     session: Session = Depends(get_session),
@@ -37,7 +38,7 @@ def get_users(
     ]
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=NewUserOut, responses=errors(409, 422))
 def post_user(
     body: NewUser,
     principal: Principal = Depends(require_role("admin")),

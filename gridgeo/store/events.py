@@ -287,6 +287,7 @@ def list_events(
     end: datetime | None = None,
     limit: int = 1000,
     offset: int = 0,
+    grids: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Events as a GeoJSON FeatureCollection, newest first, with the total count.
 
@@ -304,9 +305,15 @@ def list_events(
         Reported in ``[start, end)``.
     limit, offset : int
         Paging.
+    grids : tuple of str, optional
+        Only events owned by these grids or their micro-grids (a worker's
+        scope); ``None`` means all.
     """
     where: list[str] = ["true"]
     params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if grids is not None:
+        where.append("owner_code LIKE ANY(:scope)")
+        params["scope"] = [code + "%" for code in grids]
     for value, name in ((grid, "grid"), (street, "street")):
         if value:
             where.append(f"owner_code LIKE :{name}")

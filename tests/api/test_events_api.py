@@ -121,7 +121,9 @@ def test_bulk_import_is_idempotent_and_names_bad_rows(
         headers=bearer(tokens["admin"]),
     )
     assert strict.status_code == 422 and "row 2" in strict.json()["detail"]
-    listed = city_client.get("/v1/events", params={"category": "S0101"}).json()
+    listed = city_client.get(
+        "/v1/events", params={"category": "S0101"}, headers=bearer(tokens["analyst"])
+    ).json()
     assert listed["total"] == 1
 
 
@@ -136,7 +138,8 @@ def test_indicators_and_overdue(city_client: TestClient, city_db: Session) -> No
         headers=bearer(tokens["admin"]),
         files={"file": ("e.csv", csv.encode(), "text/csv")},
     )
-    event_id = city_client.get("/v1/events").json()["features"][0]["id"]
+    analyst = bearer(tokens["analyst"])
+    event_id = city_client.get("/v1/events", headers=analyst).json()["features"][0]["id"]
     for action in ("verify", "register", "dispatch"):
         city_client.post(
             f"/v1/events/{event_id}/actions",
@@ -150,17 +153,21 @@ def test_indicators_and_overdue(city_client: TestClient, city_db: Session) -> No
             "start": "2026-01-01T00:00:00+08:00",
             "end": "2027-01-01T00:00:00+08:00",
         },
+        headers=analyst,
     ).json()
     assert len(rows) == 1 and rows[0]["registered"] == 1
-    overdue = city_client.get("/v1/events/overdue").json()
+    overdue = city_client.get("/v1/events/overdue", headers=analyst).json()
     assert [row["event_id"] for row in overdue] == []  # registered just now: not yet due
     # issue 12: times without a zone are local time in GRIDGEO_TIMEZONE (Asia/Shanghai)
     local = city_client.get(
         "/v1/indicators",
         params={"by": "street_code", "start": "2026-01-01T00:00:00", "end": "2027-01-01"},
+        headers=analyst,
     )
     assert local.status_code == 200 and local.json() == rows
-    bad = city_client.get("/v1/indicators", params={"start": "2027-01-01", "end": "2026-01-01"})
+    bad = city_client.get(
+        "/v1/indicators", params={"start": "2027-01-01", "end": "2026-01-01"}, headers=analyst
+    )
     assert bad.status_code == 422
 
 

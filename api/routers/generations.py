@@ -175,9 +175,15 @@ def publish_generation(
 
 
 @router.get("/generations/{old}/diff/{new}")
-def diff_generations(old: str, new: str, session: Session = Depends(get_session)) -> Any:
-    """Grids added/removed/changed, area and households moved, events re-attributed."""
-    return planner.diff(session, old, new)
+def diff_generations(
+    old: str,
+    new: str,
+    geometry: bool = Query(False, description="Add the changed areas as GeoJSON (`geometry`)."),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Per level: units added/removed/changed, area moved, households, workers and events
+    re-attributed (events located with the locate rules in both generations)."""
+    return planner.diff(session, old, new, geometry=geometry)
 
 
 @router.get("/generations/{ref}/export")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -85,15 +87,40 @@ def publish_command(
         )
 
 
+def _progress() -> Callable[[str], None]:
+    """Progress lines on stderr with the elapsed time."""
+    start = time.perf_counter()
+
+    def say(line: str) -> None:
+        typer.echo(f"[{time.perf_counter() - start:6.1f}s] {line}", err=True)
+
+    return say
+
+
 @app.command("diff")
 def diff_command(
     old: str = typer.Argument(..., help="Old generation id or label."),
     new: str = typer.Argument(..., help="New generation id or label."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full diff as JSON."),
+    geometry: Path = typer.Option(
+        None, "--geometry", dir_okay=False, help="Write the changed areas to this GeoJSON file."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
-    """Compare two generations (JSON)."""
+    """Compare two generations level by level: a readable summary (or --json)."""
+    progress = None if quiet else _progress()
     with session_scope() as session:
-        body = planner.diff(session, old, new)
-    typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+        body = planner.diff(session, old, new, geometry=geometry is not None, progress=progress)
+    if geometry is not None:
+        geometry.parent.mkdir(parents=True, exist_ok=True)
+        geometry.write_text(json.dumps(body.pop("geometry"), ensure_ascii=False), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(f"diff of generation {body['old_generation']} -> {body['new_generation']}")
+        typer.echo(body["text"])
+        if geometry is not None:
+            typer.echo(f"changed areas written to {geometry}")
 
 
 @app.command()
@@ -101,10 +128,12 @@ def export(
     generation: str = typer.Argument(..., help="Generation id or label."),
     out: Path = typer.Option(..., "--out", help="Output file (.geojson, .gpkg, .zip, .parquet)."),
     fmt: str = typer.Option(None, "--format", help="geojson, gpkg, shapefile or parquet."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
     """Export a generation's units."""
+    progress = None if quiet else _progress()
     with session_scope() as session:
-        path = planner.export_generation(session, generation, out, fmt)
+        path = planner.export_generation(session, generation, out, fmt, progress=progress)
     typer.echo(f"wrote {path}")
 
 

@@ -21,9 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgeo.boundaries import ValidationReport, diff_generations, read_boundaries, validate_units
+from gridgeo.boundaries.diff import EventsDiff, Progress, events_reattributed
 from gridgeo.coding import recode_generation
 from gridgeo.errors import Conflict, InvalidInput
+from gridgeo.locate import LocateIndex
 from gridgeo.store.codes import record_lineage
+from gridgeo.store.events import event_points_in
 from gridgeo.store.generations import (
     active_generation,
     create_generation,
@@ -280,45 +283,96 @@ def publish_generation(
     return publish(session, generation, at=at, forced_reason=force_reason)
 
 
-def diff(session: Session, old_ref: str | int, new_ref: str | int) -> dict[str, Any]:
-    """Compare two generations: codes added/removed/changed, area and households moved.
+def diff(
+    session: Session,
+    old_ref: str | int,
+    new_ref: str | int,
+    *,
+    geometry: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Compare two generations level by level (see :mod:`gridgeo.boundaries.diff`).
 
-    Also counts the events owned by each old code that the new generation
-    would attribute to another code.
+    Events are located in both generations with the locate index (special
+    grids first, most specific level, lowest code on shared edges); only the
+    events inside the diff's region (where anything changed) are read.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    old_ref, new_ref : str or int
+        Generation ids or labels.
+    geometry : bool
+        Add the changed areas as a GeoJSON FeatureCollection (``geometry``).
+    progress : callable, optional
+        Receives a line of text at each step.
+
+    Returns
+    -------
+    dict
+        :meth:`GenerationDiff.to_dict` plus ``old_generation``,
+        ``new_generation``, ``events`` (counts per level and the largest
+        owner flows), ``events_reattributed`` (the owner flows, for
+        compatibility), ``text`` (the readable summary) and, when asked,
+        ``geometry``.
     """
+    say = progress or (lambda _line: None)
     old = get_generation(session, old_ref)
     new = get_generation(session, new_ref)
-    result = diff_generations(read_units(session, old.id), read_units(session, new.id))
+    say(f"reading generations {old.id} and {new.id}")
+    units_old = read_units(session, old.id)
+    units_new = read_units(session, new.id) if new.id != old.id else units_old
+    result = diff_generations(units_old, units_new, progress=say)
+    events_error = None
+    if result.region is not None:
+        lon, lat = event_points_in(session, _search_boxes(result.region))
+        say(f"locating {len(lon):,} events in the changed area in both generations")
+        try:
+            old_index = LocateIndex.build(units_old, generation=str(old.id), cell_size_m=None)
+            new_index = LocateIndex.build(units_new, generation=str(new.id), cell_size_m=None)
+        except InvalidInput as exc:
+            events_error = f"events cannot be located in both generations: {exc}"
+        else:
+            result.events = events_reattributed(old_index, new_index, lon, lat, result.groups)
+    else:
+        result.events = EventsDiff()
     body: dict[str, Any] = result.to_dict()
     body["old_generation"] = str(old.id)
     body["new_generation"] = str(new.id)
-    body["events_reattributed"] = events_reattributed(session, old.id, new.id)
+    body["events_reattributed"] = body.get("events", {}).get("flows", [])
+    if events_error:
+        body["events_error"] = events_error
+    body["text"] = result.to_text() + (f"\n{events_error}" if events_error else "")
+    if geometry:
+        body["geometry"] = result.geometry_feature_collection()
+    say("diff done")
     return body
 
 
-def events_reattributed(session: Session, old_id: int, new_id: int) -> list[dict[str, Any]]:
-    """Events whose owner grid in ``old_id`` differs from the grid covering them in ``new_id``."""
-    rows = session.execute(
-        text(
-            """
-            SELECT e.owner_code AS from_code, n.code AS to_code, count(*) AS events
-            FROM events e
-            LEFT JOIN LATERAL (
-                SELECT u.code FROM grid_units u
-                WHERE u.generation_id = :new AND u.level IN ('grid', 'microgrid')
-                  AND u.kind = 'base' AND ST_Covers(u.geom, e.geom)
-                ORDER BY length(u.code) DESC, u.code LIMIT 1
-            ) n ON true
-            WHERE e.owner_generation_id = :old AND e.owner_code IS DISTINCT FROM n.code
-            GROUP BY 1, 2 ORDER BY 3 DESC
-            """
-        ),
-        {"old": old_id, "new": new_id},
-    ).mappings()
-    return [dict(row) for row in rows]
+def _search_boxes(region: Any, pad_deg: float = 1e-7, most: int = 2000) -> Any:
+    """Boxes around the parts of a diff region (padded by about 1 cm) for an index search."""
+    parts = shapely.get_parts(region)
+    parts = parts[~shapely.is_empty(parts)]
+    if len(parts) > most:
+        return shapely.box(*shapely.total_bounds(parts)).buffer(pad_deg, join_style="mitre")
+    bounds = shapely.bounds(parts)
+    boxes = shapely.box(
+        bounds[:, 0] - pad_deg,
+        bounds[:, 1] - pad_deg,
+        bounds[:, 2] + pad_deg,
+        bounds[:, 3] + pad_deg,
+    )
+    return shapely.multipolygons(boxes)
 
 
-def export_generation(session: Session, ref: str | int, out: Path, fmt: str | None = None) -> Path:
+def export_generation(
+    session: Session,
+    ref: str | int,
+    out: Path,
+    fmt: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> Path:
     """Write a generation's units to GeoJSON, GeoPackage, zipped Shapefile or GeoParquet.
 
     Parameters
@@ -329,6 +383,8 @@ def export_generation(session: Session, ref: str | int, out: Path, fmt: str | No
         Output file.
     fmt : str, optional
         geojson, gpkg, shapefile or parquet; from the suffix when omitted.
+    progress : callable, optional
+        Receives a line of text at each step.
 
     Returns
     -------
@@ -339,8 +395,11 @@ def export_generation(session: Session, ref: str | int, out: Path, fmt: str | No
         raise InvalidInput(
             f"unknown export format for {out.name}; use one of " + ", ".join(EXPORT_FORMATS)
         )
+    say = progress or (lambda _line: None)
     generation = get_generation(session, ref)
+    say(f"reading generation {generation.id}")
     units = read_units(session, generation.id)
+    say(f"writing {len(units):,} units as {fmt} to {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "geojson":
         units.to_file(out, driver="GeoJSON", engine="pyogrio")
@@ -355,6 +414,7 @@ def export_generation(session: Session, ref: str | int, out: Path, fmt: str | No
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
                 for part in sorted(Path(tmp).iterdir()):
                     archive.write(part, part.name)
+    say("export done")
     return out
 
 

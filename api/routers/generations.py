@@ -166,11 +166,15 @@ def publish_generation(
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Publish a validated generation atomically, or force it with a reason (planner)."""
+    registry = request.app.state.indexes
     generation = planner.publish_generation(
-        session, ref, force_reason=body.force_reason if body else None
+        session,
+        ref,
+        force_reason=body.force_reason if body else None,
+        on_index=lambda index: registry.stage(int(index.generation or 0), index),
     )
     session.flush()
-    request.app.state.indexes.refresh(session)
+    registry.refresh(session)
     return generation_json(generation)
 
 

@@ -77,10 +77,18 @@ def validate(
 def publish_command(
     generation: str = typer.Argument(..., help="Generation id or label."),
     force: str = typer.Option(None, "--force", help="Publish despite errors; give the reason."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
-    """Publish a validated generation atomically (the previous one is superseded)."""
+    """Publish a validated generation atomically (the previous one is superseded).
+
+    The locate index is built before the transaction commits: a generation
+    it cannot serve is refused (exit 1), even with --force.
+    """
+    progress = None if quiet else _progress()
     with session_scope() as session:
-        published = planner.publish_generation(session, generation, force_reason=force)
+        published = planner.publish_generation(
+            session, generation, force_reason=force, progress=progress
+        )
         typer.echo(
             f"published generation {published.id} ({published.label}) "
             f"valid from {published.valid_from}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from gridgeo.boundaries import ValidationReport, diff_generations, read_boundari
 from gridgeo.boundaries.diff import EventsDiff, Progress, events_reattributed
 from gridgeo.coding import recode_generation
 from gridgeo.errors import Conflict, InvalidInput
-from gridgeo.locate import LocateIndex
+from gridgeo.locate import DEFAULT_CELL_SIZE_M, LocateIndex
 from gridgeo.store.codes import record_lineage
 from gridgeo.store.events import event_points_in
 from gridgeo.store.generations import (
@@ -259,14 +260,39 @@ def publish_generation(
     *,
     force_reason: str | None = None,
     at: datetime | None = None,
+    on_index: Callable[[LocateIndex], None] | None = None,
+    progress: Progress | None = None,
 ) -> Generation:
     """Publish a generation that passed validation, or force it with a recorded reason.
+
+    The locate index of the generation is built inside the publish
+    transaction: a generation the index cannot serve (e.g. a unit whose
+    parent is not in the generation, as in a file holding one community
+    only) is refused, even with a reason, so every reader can answer from
+    the published generation.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        The caller commits.
+    ref : str or int
+    force_reason : str, optional
+        Publish despite validation errors; recorded.
+    at : datetime, optional
+        Start of validity.
+    on_index : callable, optional
+        Receives the built :class:`~gridgeo.locate.LocateIndex` (the API
+        installs it, so it is not built twice).
+    progress : callable, optional
+        Receives a line of text at each step.
 
     Raises
     ------
     Conflict
-        The generation was not validated (or has errors) and no reason was given.
+        The generation was not validated (or has errors) and no reason was
+        given, or the locate index cannot be built for it.
     """
+    say = progress or (lambda _line: None)
     generation = get_generation(session, ref)
     if generation.status == "draft" and not force_reason:
         report = generation.validation_report
@@ -280,7 +306,61 @@ def publish_generation(
             f"generation {generation.label} has {errors} validation error(s); fix them or "
             "publish with a recorded reason (force)"
         )
-    return publish(session, generation, at=at, forced_reason=force_reason)
+    published = publish(session, generation, at=at, forced_reason=force_reason)
+    say(f"building the locate index of generation {published.id}")
+    index = build_locate_index(session, published.id)
+    if on_index is not None:
+        on_index(index)
+    say(f"published generation {published.id}")
+    return published
+
+
+def index_for_generation(
+    session: Session, generation_id: int, *, cell_size_m: float | None = DEFAULT_CELL_SIZE_M
+) -> LocateIndex:
+    """Build the locate index of a stored generation.
+
+    Invalid polygons (which a planner may publish with a recorded reason) are
+    repaired with :func:`shapely.make_valid` for the index only, so a forced
+    publish is still served; structural problems (a parent that is not in
+    the generation, bad codes) are not repairable.
+
+    Raises
+    ------
+    InvalidInput
+        The units cannot form a locate index.
+    """
+    units = read_units(session, generation_id)
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    invalid = present & ~shapely.is_valid(geoms)
+    if invalid.any():
+        repaired = geoms.copy()
+        for i in np.flatnonzero(invalid).tolist():
+            parts = shapely.get_parts(shapely.get_parts(shapely.make_valid(geoms[i])))
+            polygons = parts[shapely.get_type_id(parts) == 3]
+            if len(polygons):
+                repaired[i] = shapely.multipolygons(polygons)
+        units = units.set_geometry(gpd.GeoSeries(repaired, crs=units.crs, index=units.index))
+    return LocateIndex.build(units, generation=str(generation_id), cell_size_m=cell_size_m)
+
+
+def build_locate_index(session: Session, generation_id: int) -> LocateIndex:
+    """Build the locate index of a generation, or refuse it with :class:`Conflict`.
+
+    Raises
+    ------
+    Conflict
+        The units cannot form a locate index (the message says why).
+    """
+    try:
+        return index_for_generation(session, generation_id)
+    except InvalidInput as exc:
+        raise Conflict(
+            f"generation {generation_id} cannot be published: the locate index cannot be "
+            f"built for it ({exc}); import a complete generation or use --replace-under",
+            details={"generation": str(generation_id), "cause": exc.details},
+        ) from exc
 
 
 def diff(

@@ -37,6 +37,9 @@ def generation_json(generation: Generation) -> dict[str, Any]:
         "valid_from": generation.valid_from,
         "valid_to": generation.valid_to,
         "parent": str(generation.parent_id) if generation.parent_id else None,
+        "base_generation": str(generation.base_generation_id)
+        if generation.base_generation_id
+        else None,
         "note": generation.note,
         "forced_reason": generation.forced_reason,
     }

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 import geopandas as gpd
 import numpy as np
@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from gridgeo.boundaries import ValidationReport, diff_generations, read_boundaries, validate_units
 from gridgeo.boundaries.diff import EventsDiff, Progress, events_reattributed
 from gridgeo.coding import recode_generation
-from gridgeo.errors import Conflict, InvalidInput
+from gridgeo.errors import Conflict, InvalidInput, NotFound
 from gridgeo.locate import DEFAULT_CELL_SIZE_M, LocateIndex
+from gridgeo.measure import to_local_metric
 from gridgeo.store.codes import record_lineage
 from gridgeo.store.events import event_points_in
 from gridgeo.store.generations import (
@@ -104,10 +105,19 @@ def _fill_parents(units: gpd.GeoDataFrame, reference: gpd.GeoDataFrame | None) -
 
 
 def _complete_codes(
-    session: Session, units: gpd.GeoDataFrame, *, recode: bool
+    session: Session,
+    units: gpd.GeoDataFrame,
+    *,
+    recode: bool,
+    only: pd.Series | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
-    """Give grids and micro-grids without a code (or all, with ``recode``) a code by rule."""
+    """Give grids and micro-grids without a code (or all, with ``recode``) a code by rule.
+
+    ``only`` (a boolean mask) limits the rows that may be coded: the rows of
+    a partial file, the rest being the published generation's units.
+    """
     units = units.copy()
+    scope = pd.Series(True, index=units.index) if only is None else only
     try:
         previous_id: int | None = active_generation(session).id
     except Exception:  # noqa: BLE001 - nothing published yet
@@ -119,7 +129,7 @@ def _complete_codes(
     coded = 0
     for level in CODED_LEVELS:
         rows = units["level"] == level
-        todo = rows & (units["code"].isna() | recode)
+        todo = rows & (units["code"].isna() | recode) & scope
         if not todo.any():
             continue
         if units.loc[todo, "parent_code"].isna().any():
@@ -159,12 +169,23 @@ def import_boundaries(
     label: str | None = None,
     note: str | None = None,
     recode: bool = False,
+    replace_under: str | None = None,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Read a boundary file and store it as a new draft generation.
 
     Grids and micro-grids without a code get one by rule (reading order,
     carrying over the codes of the published generation where a grid is
     unchanged); ``recode=True`` recomputes every grid and micro-grid code.
+
+    With ``replace_under`` the file holds only the redrawn part (a street,
+    community or grid and the units under it): the draft is the published
+    generation with every unit under that code replaced by the file's units
+    (and the unit itself, when the file holds it), so it is complete. The
+    file's units must all lie under the code (by code and by geometry);
+    codes are kept where a redrawn grid matches an old one (IoU rule of
+    :func:`gridgeo.coding.recode_generation`) and lineage is recorded. The
+    draft records the published generation as its ``base_generation_id``.
 
     Parameters
     ----------
@@ -176,28 +197,67 @@ def import_boundaries(
     label, note : str, optional
         Label and note of the draft.
     recode : bool
-        Recompute all grid and micro-grid codes.
+        Recompute all grid and micro-grid codes (only the file's, with
+        ``replace_under``).
+    replace_under : str, optional
+        Code of the unit whose descendants the file replaces.
+    progress : callable, optional
+        Receives a line of text at each step.
 
     Returns
     -------
     ImportSummary
+
+    Raises
+    ------
+    InvalidInput
+        Unreadable file, units without codes that cannot be coded, or (with
+        ``replace_under``) units outside that code.
+    NotFound
+        ``replace_under`` is not a unit of the published generation, or
+        nothing is published.
     """
+    say = progress or (lambda _line: None)
+    say(f"reading {filename or 'the upload'}")
     units = read_boundaries(
         source, filename=filename, crs=crs, layer=layer, encoding=encoding, mapping=mapping
     )
     if units.empty:
         raise InvalidInput("the file contains no polygons")
+    say(f"read {len(units):,} units")
     notes = dict(units.attrs.get("import", {}))
-    units, lineage, coded = _complete_codes(session, units, recode=recode)
+    base_id: int | None = None
+    only: pd.Series | None = None
+    if replace_under is not None:
+        base = active_generation(session)
+        base_id = base.id
+        units, only, replaced = _replace_under(read_units(session, base.id), units, replace_under)
+        notes["replace_under"] = {
+            "code": replace_under.strip(),
+            "base_generation": str(base.id),
+            "replaced_units": replaced,
+            "file_units": int(only.sum()),
+        }
+        say(
+            f"replacing {replaced:,} units under {replace_under} in generation {base.id} "
+            f"with the file's {int(only.sum()):,}"
+        )
+    say("assigning codes")
+    units, lineage, coded = _complete_codes(session, units, recode=recode, only=only)
     if units["code"].isna().any():
         rows = units.index[units["code"].isna()][:5].tolist()
         raise InvalidInput(f"rows {rows} have no code and are not grids or micro-grids")
-    generation = create_generation(session, label, note=note)
+    if only is not None:
+        _check_parents(units, only)
+    generation = create_generation(session, label, note=note, parent_id=base_id)
+    generation.base_generation_id = base_id
     generation.import_notes = _jsonable(notes)
+    say(f"storing {len(units):,} units as draft {generation.id}")
     count = insert_units(session, generation.id, units)
     records = lineage.astype(str).to_dict("records") if len(lineage) else []
     record_lineage(session, generation.id, records)
     session.flush()
+    say("import done")
     return ImportSummary(
         generation_id=generation.id,
         label=generation.label,
@@ -207,6 +267,98 @@ def import_boundaries(
         lineage=len(records),
         notes=generation.import_notes or {},
     )
+
+
+OUTSIDE_SHARE: Final = 0.01
+"""With ``replace_under``, a file unit may reach at most this share of its area
+(and at least 1 m²) outside the unit it is placed under."""
+
+
+def _replace_under(
+    base: gpd.GeoDataFrame, part: gpd.GeoDataFrame, code: str
+) -> tuple[gpd.GeoDataFrame, pd.Series, int]:
+    """The base units with everything under ``code`` replaced by ``part``.
+
+    Returns the combined table, the mask of the rows that came from ``part``
+    and the number of base units replaced.
+    """
+    code = str(code).strip()
+    base_codes = base["code"].astype(str)
+    if code not in set(base_codes):
+        raise NotFound(
+            f"--replace-under {code}: no unit with this code in the published generation",
+            details={"code": code},
+        )
+    level = str(base.loc[base_codes == code, "level"].iloc[0])
+    if level == "microgrid":
+        raise InvalidInput(f"--replace-under {code}: nothing lies under a micro-grid")
+    depth = {lv: i for i, lv in enumerate(("district", "street", "community", "grid", "microgrid"))}
+    part = part.reset_index(drop=True)
+    part_codes = part["code"]
+    coded = part_codes.notna()
+    under = part_codes.astype(str).str.startswith(code) & (
+        part_codes.astype(str).str.len() > len(code)
+    )
+    outside_code = coded & ~(under | (part_codes == code))
+    shallow = ~coded & part["level"].map(lambda lv: depth.get(str(lv), 99) <= depth[level])
+    bad = part.index[outside_code | shallow]
+    if len(bad):
+        shown = [str(part_codes.iloc[i]) if coded.iloc[i] else f"row {i}" for i in bad[:5]]
+        raise InvalidInput(
+            f"--replace-under {code}: the file holds {len(bad)} unit(s) that are not under "
+            f"{code}: {', '.join(shown)}",
+            details={"outside": shown},
+        )
+    mine = part_codes == code
+    container = (
+        part.loc[mine].geometry.iloc[0]
+        if mine.any()
+        else base.loc[base_codes == code].geometry.iloc[0]
+    )
+    others = np.flatnonzero(~mine.to_numpy())
+    if len(others):
+        geoms = np.asarray(part.geometry.values, dtype=object)[others]
+        projected, metric = to_local_metric(np.concatenate([geoms, [container]]))
+        outside = shapely.area(shapely.difference(projected[:-1], projected[-1]))
+        total = shapely.area(projected[:-1])
+        beyond = (outside > 1.0) & (outside > OUTSIDE_SHARE * total)
+        if beyond.any():
+            rows = others[beyond]
+            shown = [
+                str(part_codes.iloc[i]) if coded.iloc[i] else f"row {i}" for i in rows[:5].tolist()
+            ]
+            raise InvalidInput(
+                f"--replace-under {code}: {len(rows)} unit(s) of the file lie outside {code}: "
+                + ", ".join(
+                    f"{name} ({outside[k]:,.0f} m² outside)"
+                    for name, k in zip(shown, np.flatnonzero(beyond)[:5].tolist(), strict=True)
+                ),
+                details={"outside": shown},
+            )
+    descendants = base_codes.str.startswith(code) & (base_codes.str.len() > len(code))
+    replaced = descendants | ((base_codes == code) & bool(mine.any()))
+    kept = base.loc[~replaced.to_numpy()]
+    combined = pd.concat([kept, part], ignore_index=True)
+    combined = gpd.GeoDataFrame(combined, geometry=combined.geometry.name, crs=base.crs)
+    only = pd.Series([False] * len(kept) + [True] * len(part), index=combined.index)
+    return combined, only, int(replaced.sum())
+
+
+def _check_parents(units: gpd.GeoDataFrame, only: pd.Series) -> None:
+    """Every file unit's parent must be a unit of the combined generation."""
+    codes = set(units["code"].dropna())
+    parents = units.loc[only, "parent_code"]
+    missing = parents.notna() & ~parents.isin(codes)
+    if missing.any():
+        rows = units.loc[only & missing]
+        shown = [
+            f"{c} (parent {p})" for c, p in zip(rows["code"], rows["parent_code"], strict=True)
+        ]
+        raise InvalidInput(
+            f"{len(rows)} unit(s) of the file name a parent that is not in the generation: "
+            + ", ".join(shown[:5]),
+            details={"units": shown},
+        )
 
 
 def _jsonable(value: Any) -> Any:

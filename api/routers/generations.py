@@ -97,6 +97,12 @@ async def import_generation(
     label: str | None = Form(None, max_length=200),
     note: str | None = Form(None, max_length=2000),
     recode: bool = Form(False),
+    replace_under: str | None = Form(
+        None,
+        pattern=r"^\d{6}(\d{3}){0,3}$",
+        description="The file holds only the units under this code; the draft is the "
+        "published generation with them replaced.",
+    ),
     principal: Principal = Depends(require_role("planner")),
     settings: Settings = Depends(get_settings),
     session: Session = Depends(get_session),
@@ -122,6 +128,7 @@ async def import_generation(
         label=label,
         note=note,
         recode=recode,
+        replace_under=replace_under,
     )
     return summary.to_dict()
 

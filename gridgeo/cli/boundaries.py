@@ -38,8 +38,16 @@ def import_command(
     label: str = typer.Option(None, help="Label of the new draft generation."),
     note: str = typer.Option(None, help="A note stored with the draft."),
     recode: bool = typer.Option(False, help="Recompute every grid and micro-grid code."),
+    replace_under: str = typer.Option(
+        None,
+        "--replace-under",
+        help="The file holds only the units under this code (a redrawn street or community): "
+        "the draft is the published generation with them replaced.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
     """Import a boundary file as a new draft generation (one transaction)."""
+    progress = None if quiet else _progress()
     with session_scope() as session:
         summary = planner.import_boundaries(
             session,
@@ -52,6 +60,8 @@ def import_command(
             label=label,
             note=note,
             recode=recode,
+            replace_under=replace_under,
+            progress=progress,
         )
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
 

@@ -64,6 +64,7 @@ class ImportSummary:
     coded: int
     lineage: int
     notes: dict[str, Any] = field(default_factory=dict)
+    base_generation_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -75,6 +76,9 @@ class ImportSummary:
             "coded": self.coded,
             "lineage": self.lineage,
             "notes": self.notes,
+            "base_generation": None
+            if self.base_generation_id is None
+            else str(self.base_generation_id),
         }
 
 
@@ -266,6 +270,7 @@ def import_boundaries(
         coded=coded,
         lineage=len(records),
         notes=generation.import_notes or {},
+        base_generation_id=base_id,
     )
 
 
@@ -712,6 +717,7 @@ def redraw(
             f"unknown operation {operation!r}; use one of " + ", ".join(REDRAW_OPERATIONS)
         )
     generation = create_generation(session, label, note=result.summary(), parent_id=base.id)
+    generation.base_generation_id = base.id
     count = insert_units(session, generation.id, result.units)
     record_lineage(
         session, generation.id, [{k: str(v) for k, v in item.items()} for item in result.lineage]

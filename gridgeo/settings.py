@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         How often each API process checks for a newly published generation.
     baseline_endpoints : bool
         Serve the benchmark baselines (``/bench/...``), off by default.
+    boundary_tolerance_m : float
+        Locate: a point within this many metres of a boundary is on it (it
+        follows the lowest-code rule and reports ``on_boundary``); 1 mm by
+        default. Read by :func:`gridgeo.locate.default_tolerance_m`.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -87,6 +91,7 @@ class Settings(BaseSettings):
     open_reads: bool = True
     index_refresh_seconds: float = 2.0
     baseline_endpoints: bool = False
+    boundary_tolerance_m: float = 0.001
 
     @field_validator("database_url")
     @classmethod

@@ -618,12 +618,15 @@ class LocateIndex:
         estimated per vertex and per unit with factors measured on the sample
         city (process RSS freed when an index is dropped, within about 10 %):
         about 200 bytes per polygon vertex for the GEOS geometries, their
-        prepared point locators and the STR-tree, 60 bytes per leaf vertex for
+        prepared point locators and the STR-tree, 100 more with a tolerance for
+        the scaled, prepared boundary copies, 60 bytes per leaf vertex for
         the projected copies used by nearest-grid answers, and about 600 bytes
         per unit and 150 per cache class for the Python tables.
         """
         n_coords = int(shapely.get_num_coordinates(self._geoms).sum()) if self._n else 0
         geometry = 200 * n_coords + 300 * self._n
+        if self._tol_deg > 0:  # scaled boundary copies for the tolerance, prepared
+            geometry += 100 * n_coords
         tables = 600 * self._n + 150 * len(self._class_owner)
         arrays = sum(
             a.nbytes for a in (self._ranks, self._depths, self._leaf_units, self._class_owner)

@@ -549,8 +549,9 @@ def diff(
     dict
         :meth:`GenerationDiff.to_dict` plus ``old_generation``,
         ``new_generation``, ``events`` (counts per level and the largest
-        owner flows), ``events_reattributed`` (the owner flows, for
-        compatibility), ``text`` (the readable summary) and, when asked,
+        owner flows), ``events_reattributed`` (``total`` owner changes,
+        ``by_level`` and the largest ``flows``; ``total`` is None when the
+        events could not be located, see ``events_error``), ``text`` (the readable summary) and, when asked,
         ``geometry``.
     """
     say = progress or (lambda _line: None)
@@ -576,7 +577,12 @@ def diff(
     body: dict[str, Any] = result.to_dict()
     body["old_generation"] = str(old.id)
     body["new_generation"] = str(new.id)
-    body["events_reattributed"] = body.get("events", {}).get("flows", [])
+    events = body.get("events") or {}
+    body["events_reattributed"] = {
+        "total": events.get("owner_changed"),
+        "by_level": events.get("by_level", {}),
+        "flows": events.get("flows", []),
+    }
     if events_error:
         body["events_error"] = events_error
     body["text"] = result.to_text() + (f"\n{events_error}" if events_error else "")

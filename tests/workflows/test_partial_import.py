@@ -265,3 +265,35 @@ def test_http_partial_import_then_every_reader_agrees(fresh_city_url: str, tmp_p
             files={"file": ("community.geojson", path.read_bytes(), "application/geo+json")},
         )
         assert bad.status_code == 422
+
+
+def test_healthz_is_degraded_when_the_published_generation_has_no_index(
+    fresh_city_url: str,
+) -> None:
+    """A generation published behind the planner's back (no index check): readers stay on
+    the last generation the index serves and ``/healthz`` says degraded and why."""
+    from gridgeo.store.generations import create_generation, publish
+    from gridgeo.store.units import insert_units
+
+    settings = Settings(database_url=fresh_city_url, index_refresh_seconds=3600)
+    units = published_units(fresh_city_url)
+    community = units[units.level == "community"].code.iloc[0]
+    engine = create_engine(fresh_city_url)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        with Session(engine) as session, session.begin():
+            broken = create_generation(session, "broken")
+            insert_units(session, broken.id, under(units, community))
+            publish(session, broken)  # the store alone does not check the index
+            broken_id = str(broken.id)
+        health = client.get("/healthz").json()
+        assert health["status"] == "degraded"
+        assert health["active_generation"] == broken_id
+        assert health["locate_index"]["generation"] == "1"
+        assert "parent_code" in health["index_error"]
+        grids = client.get("/v1/grids", params={"level": "community"}).json()
+        assert grids["generation"] == "1"  # the same generation locate answers from
+        point = shapely.point_on_surface(units[units.level == "grid"].geometry.iloc[-1])
+        located = client.get("/v1/locate", params={"lon": point.x, "lat": point.y}).json()
+        assert located["generation"] == "1"
+    engine.dispose()

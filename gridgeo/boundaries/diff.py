@@ -447,6 +447,25 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _same_columns(
+    a: pd.Series, b: pd.Series, ia: NDArray[np.int64], ib: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Row-wise :func:`_same` of ``a[ia]`` and ``b[ib]`` (numbers compared as floats)."""
+    va = a.to_numpy(dtype=object)[ia]
+    vb = b.to_numpy(dtype=object)[ib]
+    if not len(va):
+        return np.ones(0, dtype=bool)
+    na_a = pd.isna(va)
+    na_b = pd.isna(vb)
+    fa = pd.to_numeric(pd.Series(va), errors="coerce").to_numpy(dtype=float)
+    fb = pd.to_numeric(pd.Series(vb), errors="coerce").to_numpy(dtype=float)
+    numeric = ~np.isnan(fa) & ~np.isnan(fb)
+    numeric &= np.array([not isinstance(x, str) for x in va], dtype=bool)
+    out = np.where(numeric, fa == fb, va == vb)
+    out = np.where(na_a | na_b, na_a & na_b, out)
+    return np.asarray(out, dtype=bool)
+
+
 def _numbers(frame: gpd.GeoDataFrame, col: str) -> NDArray[np.float64]:
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
@@ -542,12 +561,11 @@ def diff_generations(
         same_geom = np.asarray(
             shapely.equals_exact(ga[ia_c], gb[ib_c], tolerance=SAME_GEOMETRY_DEG), dtype=bool
         )
+    attrs = [c for c in ATTRIBUTES if c in a.columns and c in b.columns]
+    same_attr = {c: _same_columns(a[c], b[c], ia_c, ib_c) for c in {*attrs, *_STRUCTURE}}
     same_structure = np.ones(len(common), dtype=bool)
     for column in _STRUCTURE:
-        va, vb = a[column].tolist(), b[column].tolist()
-        same_structure &= np.array([_same(va[i], vb[j]) for i, j in common], dtype=bool).reshape(
-            len(common)
-        )
+        same_structure &= same_attr[column]
     dirty_a = np.ones(len(a), dtype=bool)
     dirty_b = np.ones(len(b), dtype=bool)
     clean = same_geom & same_structure
@@ -566,9 +584,9 @@ def diff_generations(
     proj_b = _Projector(gb, crs)
 
     # Changed: codes in both that are not clean, or whose other attributes differ.
-    attrs = [c for c in ATTRIBUTES if c in a.columns and c in b.columns]
-    records_a = a[attrs].to_dict("records") if attrs else [{}] * len(a)
-    records_b = b[attrs].to_dict("records") if attrs else [{}] * len(b)
+    all_same = np.ones(len(common), dtype=bool)
+    for column in attrs:
+        all_same &= same_attr[column]
     geom_rows = np.flatnonzero(~same_geom)
     proj_a.need(ia_c[geom_rows])
     proj_b.need(ib_c[geom_rows])
@@ -579,12 +597,10 @@ def diff_generations(
         sym[geom_rows] = proj_a.area[ia_c[geom_rows]] + proj_b.area[ib_c[geom_rows]] - 2 * inter
     changed_rows = []
     unchanged = 0
-    for k, (i, j) in enumerate(common):
+    for k in np.flatnonzero((sym >= MIN_AREA_M2) | ~all_same).tolist():
+        i, j = common[k]
         geom_changed = bool(sym[k] >= MIN_AREA_M2)
-        diff_attrs = [c for c in attrs if not _same(records_a[i][c], records_b[j][c])]
-        if not geom_changed and not diff_attrs:
-            unchanged += 1
-            continue
+        diff_attrs = [c for c in attrs if not same_attr[c][k]]
         if not geom_changed:
             proj_a.need(np.array([i]))
             proj_b.need(np.array([j]))
@@ -599,6 +615,7 @@ def diff_generations(
                 "area_delta_m2": float(proj_b.area[j] - proj_a.area[i]),
             }
         )
+    unchanged = len(common) - len(changed_rows)
     changed = pd.DataFrame(
         changed_rows,
         columns=[

@@ -25,7 +25,7 @@ from gridgeo.boundaries import ValidationReport, diff_generations, read_boundari
 from gridgeo.boundaries.diff import EventsDiff, Progress, events_reattributed
 from gridgeo.coding import recode_generation
 from gridgeo.errors import Conflict, InvalidInput, NotFound
-from gridgeo.locate import DEFAULT_CELL_SIZE_M, LocateIndex
+from gridgeo.locate import DEFAULT_CELL_SIZE_M, LocateIndex, default_tolerance_m
 from gridgeo.measure import to_local_metric
 from gridgeo.store.codes import record_lineage
 from gridgeo.store.events import event_points_in
@@ -551,8 +551,8 @@ def diff(
         ``new_generation``, ``events`` (counts per level and the largest
         owner flows), ``events_reattributed`` (``total`` owner changes,
         ``by_level`` and the largest ``flows``; ``total`` is None when the
-        events could not be located, see ``events_error``), ``text`` (the readable summary) and, when asked,
-        ``geometry``.
+        events could not be located, see ``events_error``), ``text`` (the
+        readable summary) and, when asked, ``geometry``.
     """
     say = progress or (lambda _line: None)
     old = get_generation(session, old_ref)
@@ -563,11 +563,18 @@ def diff(
     result = diff_generations(units_old, units_new, progress=say)
     events_error = None
     if result.region is not None:
-        lon, lat = event_points_in(session, _search_boxes(result.region))
+        # Boxes padded beyond the locate tolerance: an event outside them keeps its owner.
+        pad = max(1e-7, 3 * default_tolerance_m() / 111_320.0)
+        boxes = _search_boxes(result.region, pad_deg=pad)
+        lon, lat = event_points_in(session, boxes)
         say(f"locating {len(lon):,} events in the changed area in both generations")
         try:
-            old_index = LocateIndex.build(units_old, generation=str(old.id), cell_size_m=None)
-            new_index = LocateIndex.build(units_new, generation=str(new.id), cell_size_m=None)
+            old_index = LocateIndex.build(
+                _units_near(units_old, boxes), generation=str(old.id), cell_size_m=None
+            )
+            new_index = LocateIndex.build(
+                _units_near(units_new, boxes), generation=str(new.id), cell_size_m=None
+            )
         except InvalidInput as exc:
             events_error = f"events cannot be located in both generations: {exc}"
         else:
@@ -590,6 +597,20 @@ def diff(
         body["geometry"] = result.geometry_feature_collection()
     say("diff done")
     return body
+
+
+def _units_near(units: gpd.GeoDataFrame, area: Any) -> gpd.GeoDataFrame:
+    """The units touching ``area`` and all their ancestors (enough to locate points in it)."""
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    hit = shapely.STRtree(geoms).query(shapely.get_parts(area))[1]
+    codes = units["code"].tolist()
+    parent = dict(zip(codes, units["parent_code"].tolist(), strict=True))
+    keep: set[str] = set()
+    for code in {codes[i] for i in np.unique(hit).tolist()}:
+        while isinstance(code, str) and code not in keep:
+            keep.add(code)
+            code = parent.get(code)
+    return units[units["code"].isin(keep)]
 
 
 def _search_boxes(region: Any, pad_deg: float = 1e-7, most: int = 2000) -> Any:

@@ -41,7 +41,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridgeo.boundaries.diff import GROUPS, diff_generations, events_reattributed, group_of
+from gridgeo.boundaries.diff import (
+    GROUPS,
+    diff_generations,
+    events_reattributed,
+    group_of,
+    units_near,
+)
 from gridgeo.boundaries.redraw import replace_geometry
 from gridgeo.locate import LocateIndex
 from gridgeo.measure import to_local_metric
@@ -154,12 +160,14 @@ def gridgeo_diff(
     """The same numbers from gridgeo's diff."""
     result = diff_generations(old, new)
     if result.region is not None:
-        boxes = shapely.box(*shapely.bounds(shapely.get_parts(result.region)).T)
+        b = shapely.bounds(shapely.get_parts(result.region))
+        boxes = shapely.box(b[:, 0] - 1e-7, b[:, 1] - 1e-7, b[:, 2] + 1e-7, b[:, 3] + 1e-7)
         tree = shapely.STRtree(shapely.points(x, y))
         inside = np.unique(tree.query(boxes, predicate="intersects")[1])
+        area = shapely.multipolygons(boxes)
         result.events = events_reattributed(
-            LocateIndex.build(old, cell_size_m=None),
-            LocateIndex.build(new, cell_size_m=None),
+            LocateIndex.build(units_near(old, area), cell_size_m=None),
+            LocateIndex.build(units_near(new, area), cell_size_m=None),
             x[inside],
             y[inside],
             result.groups,

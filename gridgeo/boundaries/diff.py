@@ -71,6 +71,7 @@ __all__ = [
     "diff_generations",
     "events_reattributed",
     "group_of",
+    "units_near",
 ]
 
 ATTRIBUTES: Final = (
@@ -895,3 +896,22 @@ def events_reattributed(
         )
         out.flows = flows
     return out
+
+
+def units_near(units: gpd.GeoDataFrame, area: Any) -> gpd.GeoDataFrame:
+    """The units touching ``area`` and all their ancestors.
+
+    Enough to build a :class:`~gridgeo.locate.LocateIndex` that answers like
+    the whole generation's for points inside ``area`` (every unit that can
+    cover such a point, and the parents its chain needs).
+    """
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    hit = shapely.STRtree(geoms).query(shapely.get_parts(area))[1]
+    codes = units["code"].tolist()
+    parent = dict(zip(codes, units["parent_code"].tolist(), strict=True))
+    keep: set[str] = set()
+    for code in {codes[i] for i in np.unique(hit).tolist()}:
+        while isinstance(code, str) and code not in keep:
+            keep.add(code)
+            code = parent.get(code)
+    return units[units["code"].isin(keep)]

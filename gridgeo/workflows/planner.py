@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgeo.boundaries import ValidationReport, diff_generations, read_boundaries, validate_units
-from gridgeo.boundaries.diff import EventsDiff, Progress, events_reattributed
+from gridgeo.boundaries.diff import EventsDiff, Progress, events_reattributed, units_near
 from gridgeo.coding import recode_generation
 from gridgeo.errors import Conflict, InvalidInput, NotFound
 from gridgeo.locate import DEFAULT_CELL_SIZE_M, LocateIndex, default_tolerance_m
@@ -570,10 +570,10 @@ def diff(
         say(f"locating {len(lon):,} events in the changed area in both generations")
         try:
             old_index = LocateIndex.build(
-                _units_near(units_old, boxes), generation=str(old.id), cell_size_m=None
+                units_near(units_old, boxes), generation=str(old.id), cell_size_m=None
             )
             new_index = LocateIndex.build(
-                _units_near(units_new, boxes), generation=str(new.id), cell_size_m=None
+                units_near(units_new, boxes), generation=str(new.id), cell_size_m=None
             )
         except InvalidInput as exc:
             events_error = f"events cannot be located in both generations: {exc}"
@@ -597,20 +597,6 @@ def diff(
         body["geometry"] = result.geometry_feature_collection()
     say("diff done")
     return body
-
-
-def _units_near(units: gpd.GeoDataFrame, area: Any) -> gpd.GeoDataFrame:
-    """The units touching ``area`` and all their ancestors (enough to locate points in it)."""
-    geoms = np.asarray(units.geometry.values, dtype=object)
-    hit = shapely.STRtree(geoms).query(shapely.get_parts(area))[1]
-    codes = units["code"].tolist()
-    parent = dict(zip(codes, units["parent_code"].tolist(), strict=True))
-    keep: set[str] = set()
-    for code in {codes[i] for i in np.unique(hit).tolist()}:
-        while isinstance(code, str) and code not in keep:
-            keep.add(code)
-            code = parent.get(code)
-    return units[units["code"].isin(keep)]
 
 
 def _search_boxes(region: Any, pad_deg: float = 1e-7, most: int = 2000) -> Any:

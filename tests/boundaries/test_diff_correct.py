@@ -371,3 +371,18 @@ def test_cli_diff_prints_a_summary_and_progress(city_url: str) -> None:
     )
     assert as_json.returncode == 0 and as_json.stderr == ""
     assert json.loads(as_json.stdout)["totals"]["grid"]["events_reattributed"] == 0
+
+
+def test_cli_export_reports_progress(city_url: str, tmp_path) -> None:
+    env = {**os.environ, "GRIDGEO_DATABASE_URL": city_url}
+    out = tmp_path / "units.parquet"
+    run = subprocess.run(
+        [sys.executable, "-m", "gridgeo.cli", "boundaries", "export", "1", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "writing 8,495 units as parquet" in run.stderr and "export done" in run.stderr
+    assert len(gpd.read_parquet(out)) == 8495

@@ -20,11 +20,11 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from gridgeo.errors import NotFound
+from gridgeo.errors import InvalidInput, NotFound
 from gridgeo.locate import LocateIndex
 from gridgeo.store.generations import active_generation
 from gridgeo.store.models import Generation
-from gridgeo.store.units import read_units
+from gridgeo.workflows.planner import index_for_generation
 
 log = logging.getLogger("gridgeo.api.indexes")
 
@@ -46,10 +46,10 @@ class IndexRegistry:
         self._others: OrderedDict[int, LocateIndex] = OrderedDict()
         self._active: tuple[int, LocateIndex] | None = None
         self._failing = False
+        self._failed: tuple[int, str] | None = None
 
     def _build(self, session: Session, generation_id: int) -> LocateIndex:
-        units = read_units(session, generation_id)
-        index = LocateIndex.build(units, generation=str(generation_id))
+        index = index_for_generation(session, generation_id)
         log.info(
             "locate index for generation %s: %d units, %.1f MB",
             generation_id,
@@ -58,8 +58,17 @@ class IndexRegistry:
         )
         return index
 
+    def stage(self, generation_id: int, index: LocateIndex) -> None:
+        """Keep an index built elsewhere (by a publish) for the next :meth:`refresh`."""
+        with self._lock:
+            self._remember(generation_id, index)
+
     def refresh(self, session: Session | None = None) -> int | None:
         """Make the published generation's index the active one (build if needed).
+
+        A generation whose index cannot be built is tried once, logged, and
+        reported by :meth:`failure`; the last good index keeps serving (and
+        ``/healthz`` reports the mismatch as degraded).
 
         Returns
         -------
@@ -76,12 +85,32 @@ class IndexRegistry:
         current = self._active
         if current is not None and current[0] == published:
             return published
+        failed = self._failed
+        if failed is not None and failed[0] == published:
+            return current[0] if current is not None else None
         with self._lock:
-            index = self._others.pop(published, None) or self._build(session, published)
+            index = self._others.pop(published, None)
+            if index is None:
+                try:
+                    index = self._build(session, published)
+                except InvalidInput as exc:
+                    self._failed = (published, str(exc))
+                    log.error("no locate index for published generation %s: %s", published, exc)
+                    return current[0] if current is not None else None
             if current is not None:
                 self._remember(*current)
             self._active = (published, index)  # the atomic swap
+            self._failed = None
         return published
+
+    def failure(self) -> tuple[int, str] | None:
+        """The published generation whose index could not be built, and why."""
+        return self._failed
+
+    def active_id(self) -> int | None:
+        """Id of the generation the active index serves (no database access)."""
+        current = self._active
+        return None if current is None else current[0]
 
     def _remember(self, generation_id: int, index: LocateIndex) -> None:
         self._others[generation_id] = index

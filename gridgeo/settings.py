@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     timezone : str
         IANA zone of times given without one (``at=2026-01-01``,
         ``start=2026-01-01T08:00``); ``GRIDGEO_TIMEZONE``, default Asia/Shanghai.
+    boundary_tolerance_m : float
+        Locate: a point within this many metres of a boundary is on it (it
+        follows the lowest-code rule and reports ``on_boundary``); 1 mm by
+        default. Read by :func:`gridgeo.locate.default_tolerance_m`.
     """
 
     model_config = SettingsConfigDict(env_prefix="GRIDGEO_", extra="ignore")
@@ -114,6 +118,7 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"GRIDGEO_TIMEZONE: unknown time zone {value[:60]!r}") from exc
         return value
+    boundary_tolerance_m: float = 0.001
 
     @field_validator("database_url")
     @classmethod

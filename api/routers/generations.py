@@ -48,6 +48,9 @@ def generation_json(generation: Generation) -> dict[str, Any]:
         "valid_from": generation.valid_from,
         "valid_to": generation.valid_to,
         "parent": str(generation.parent_id) if generation.parent_id else None,
+        "base_generation": str(generation.base_generation_id)
+        if generation.base_generation_id
+        else None,
         "note": generation.note,
         "forced_reason": generation.forced_reason,
     }
@@ -116,6 +119,12 @@ async def import_generation(
     label: SafeStr | None = Form(None, max_length=200),
     note: SafeText | None = Form(None, max_length=2000),
     recode: bool = Form(False),
+    replace_under: str | None = Form(
+        None,
+        pattern=r"^\d{6}(\d{3}){0,3}$",
+        description="The file holds only the units under this code; the draft is the "
+        "published generation with them replaced.",
+    ),
     principal: Principal = Depends(require_role("planner")),
     settings: Settings = Depends(get_settings),
     session: Session = Depends(get_session),
@@ -146,6 +155,7 @@ async def import_generation(
         label=label,
         note=note,
         recode=recode,
+        replace_under=replace_under,
     )
     return summary.to_dict()
 
@@ -226,20 +236,30 @@ def publish_generation(
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Publish a validated generation atomically, or force it with a reason (planner)."""
+    registry = request.app.state.indexes
     generation = planner.publish_generation(
-        session, ref, force_reason=body.force_reason if body else None
+        session,
+        ref,
+        force_reason=body.force_reason if body else None,
+        on_index=lambda index: registry.stage(int(index.generation or 0), index),
     )
     session.flush()
-    request.app.state.indexes.refresh(session)
+    registry.refresh(session)
     return generation_json(generation)
 
 
 @router.get(
     "/generations/{old}/diff/{new}", response_model=GenerationDiff, responses=errors(404, 422)
 )
-def diff_generations(old: str, new: str, session: Session = Depends(get_session)) -> Any:
-    """Grids added/removed/changed, area and households moved, events re-attributed."""
-    return planner.diff(session, old, new)
+def diff_generations(
+    old: str,
+    new: str,
+    geometry: bool = Query(False, description="Add the changed areas as GeoJSON (`geometry`)."),
+    session: Session = Depends(get_session),
+) -> Any:
+    """Per level: units added/removed/changed, area moved, households, workers and events
+    re-attributed (events located with the locate rules in both generations)."""
+    return planner.diff(session, old, new, geometry=geometry)
 
 
 @router.get(

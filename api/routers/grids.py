@@ -23,8 +23,20 @@ GRIDS_DEFAULT_LIMIT = 1000
 CODE_PATTERN = r"^[0-9]{6}([0-9]{3}){0,4}$"
 
 
-def _generation(session: Session, generation: str | None) -> Generation:
-    return get_generation(session, generation) if generation else active_generation(session)
+def _generation(request: Request, session: Session, generation: str | None) -> Generation:
+    """The asked generation, else the one the locate index serves (the published one).
+
+    Readers answer from one generation: without ``generation`` this is the
+    generation of the active locate index, refreshed first, so ``/v1/grids``
+    and ``/v1/locate`` never disagree (a published generation whose index
+    cannot be built is not served; ``/healthz`` reports it).
+    """
+    if generation:
+        return get_generation(session, generation)
+    served = request.app.state.indexes.refresh(session)
+    if served is None:
+        return active_generation(session)  # raises NotFound: nothing published
+    return get_generation(session, int(served))
 
 
 @router.get(
@@ -55,7 +67,7 @@ def list_grids(
     The body carries ``numberMatched``, ``numberReturned`` and ``links``
     (``self``, and ``next``/``prev`` when there are more pages).
     """
-    found = _generation(session, generation)
+    found = _generation(request, session, generation)
     generation_id = found.id
     etag = generation_etag(request, generation_id, found.status)
     cached = not_modified(request, etag)
@@ -103,7 +115,7 @@ def get_grid(
     session: Session = Depends(get_session),
 ) -> Response:
     """Return one grid unit as a GeoJSON Feature."""
-    found = _generation(session, generation)
+    found = _generation(request, session, generation)
     etag = generation_etag(request, found.id, found.status)
     return not_modified(request, etag) or geojson_response(
         request, get_unit_feature(session, found.id, code), etag

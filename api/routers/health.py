@@ -12,17 +12,29 @@ import gridgeo
 from api.deps import get_session
 from api.schemas import Health
 from gridgeo.store.db import server_versions
+from gridgeo.store.generations import published_generation_id
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
 def healthz(request: Request, session: Session = Depends(get_session)) -> dict[str, Any]:
-    """Report versions, and the in-memory locate index (generation, units, memory)."""
+    """Report versions, the published generation and the in-memory locate index.
+
+    ``status`` is ``degraded`` when PostGIS is missing or the locate index
+    does not serve the published generation (``index_error`` says why when
+    its index could not be built).
+    """
     versions = server_versions(session.connection())
-    index = request.app.state.indexes.loaded_active()
-    return {
-        "status": "ok" if versions["postgis"] else "degraded",
+    registry = request.app.state.indexes
+    served = registry.refresh(session)
+    index = registry.loaded_active()
+    active = published_generation_id(session)
+    consistent = active == served
+    failure = registry.failure()
+    body: dict[str, Any] = {
+        "status": "ok" if versions["postgis"] and consistent else "degraded",
+        "active_generation": None if active is None else str(active),
         "gridgeo": gridgeo.__version__,
         "database": {"postgresql": versions["postgresql"], "schema": versions["schema_revision"]},
         "postgis": versions["postgis"],
@@ -34,6 +46,9 @@ def healthz(request: Request, session: Session = Depends(get_session)) -> dict[s
             "memory_mb": round(index.memory_bytes() / 2**20, 1),
         },
     }
+    if failure is not None and failure[0] == active:
+        body["index_error"] = failure[1]
+    return body
 
 
 FAVICON = (

@@ -50,8 +50,16 @@ def import_command(
     label: str = typer.Option(None, help="Label of the new draft generation."),
     note: str = typer.Option(None, help="A note stored with the draft."),
     recode: bool = typer.Option(False, help="Recompute every grid and micro-grid code."),
+    replace_under: str = typer.Option(
+        None,
+        "--replace-under",
+        help="The file holds only the units under this code (a redrawn street or community): "
+        "the draft is the published generation with them replaced.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
     """Import a boundary file as a new draft generation (one transaction)."""
+    progress = None if quiet else _Steps()
     with session_scope() as session:
         summary = planner.import_boundaries(
             session,
@@ -64,6 +72,8 @@ def import_command(
             label=label,
             note=note,
             recode=recode,
+            replace_under=replace_under,
+            progress=progress,
         )
     typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
 
@@ -156,12 +166,17 @@ def report_command(
 def publish_command(
     generation: str = typer.Argument(..., help="Generation id or label."),
     force: str = typer.Option(None, "--force", help="Publish despite errors; give the reason."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
-    """Publish a validated generation atomically (the previous one is superseded)."""
+    """Publish a validated generation atomically (the previous one is superseded).
+
+    The locate index is built before the transaction commits: a generation
+    it cannot serve is refused (exit 1), even with --force.
+    """
+    progress = None if quiet else _Steps()
     with session_scope() as session:
         published = planner.publish_generation(
-            session, generation, force_reason=force, progress=None if quiet else _Steps()
+            session, generation, force_reason=force, progress=progress
         )
         typer.echo(
             f"published generation {published.id} ({published.label}) "
@@ -173,11 +188,26 @@ def publish_command(
 def diff_command(
     old: str = typer.Argument(..., help="Old generation id or label."),
     new: str = typer.Argument(..., help="New generation id or label."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full diff as JSON."),
+    geometry: Path = typer.Option(
+        None, "--geometry", dir_okay=False, help="Write the changed areas to this GeoJSON file."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
-    """Compare two generations (JSON)."""
+    """Compare two generations level by level: a readable summary (or --json)."""
+    progress = None if quiet else _Steps()
     with session_scope() as session:
-        body = planner.diff(session, old, new)
-    typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+        body = planner.diff(session, old, new, geometry=geometry is not None, progress=progress)
+    if geometry is not None:
+        geometry.parent.mkdir(parents=True, exist_ok=True)
+        geometry.write_text(json.dumps(body.pop("geometry"), ensure_ascii=False), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(f"diff of generation {body['old_generation']} -> {body['new_generation']}")
+        typer.echo(body["text"])
+        if geometry is not None:
+            typer.echo(f"changed areas written to {geometry}")
 
 
 @app.command()
@@ -185,10 +215,12 @@ def export(
     generation: str = typer.Argument(..., help="Generation id or label."),
     out: Path = typer.Option(..., "--out", help="Output file (.geojson, .gpkg, .zip, .parquet)."),
     fmt: str = typer.Option(None, "--format", help="geojson, gpkg, shapefile or parquet."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines on stderr."),
 ) -> None:
     """Export a generation's units."""
+    progress = None if quiet else _Steps()
     with session_scope() as session:
-        path = planner.export_generation(session, generation, out, fmt)
+        path = planner.export_generation(session, generation, out, fmt, progress=progress)
     typer.echo(f"wrote {path}")
 
 

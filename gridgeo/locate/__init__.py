@@ -18,16 +18,23 @@ Examples
 ['330109']
 """
 
-from gridgeo.locate.index import DEFAULT_CELL_SIZE_M, LocateIndex
+from gridgeo.locate.index import (
+    DEFAULT_CELL_SIZE_M,
+    DEFAULT_TOLERANCE_M,
+    LocateIndex,
+    default_tolerance_m,
+)
 from gridgeo.locate.result import LocateResult
 from gridgeo.locate.rules import KINDS, LEVELS, pick_owners, unit_chains, unit_ranks
 
 __all__ = [
     "DEFAULT_CELL_SIZE_M",
+    "DEFAULT_TOLERANCE_M",
     "KINDS",
     "LEVELS",
     "LocateIndex",
     "LocateResult",
+    "default_tolerance_m",
     "pick_owners",
     "unit_chains",
     "unit_ranks",

@@ -201,10 +201,13 @@ def _segments(geoms: NDArray[np.object_]) -> NDArray[np.float64]:
     return seg[np.sort(keep)]
 
 
-def _marked_cells(seg_uv: NDArray[np.float64], fine_nx: int, fine_ny: int) -> NDArray[np.int64]:
+def _marked_cells(
+    seg_uv: NDArray[np.float64], fine_nx: int, fine_ny: int, margin: float = MARGIN
+) -> NDArray[np.int64]:
     """Flat indices ``iv * fine_nx + iu`` of fine cells that may touch a segment.
 
-    Cells touched by several pieces appear several times.
+    Cells touched by several pieces appear several times. ``margin`` (in
+    cell sizes, at most 0.5) grows every piece.
     """
     du = seg_uv[:, 2] - seg_uv[:, 0]
     dv = seg_uv[:, 3] - seg_uv[:, 1]
@@ -227,10 +230,10 @@ def _marked_cells(seg_uv: NDArray[np.float64], fine_nx: int, fine_ny: int) -> ND
         u1 = seg_uv[seg_of, 0] + du[seg_of] * t1
         v0 = seg_uv[seg_of, 1] + dv[seg_of] * t0
         v1 = seg_uv[seg_of, 1] + dv[seg_of] * t1
-        lo_u = np.floor(np.minimum(u0, u1) - MARGIN).astype(np.int64)
-        hi_u = np.floor(np.maximum(u0, u1) + MARGIN).astype(np.int64)
-        lo_v = np.floor(np.minimum(v0, v1) - MARGIN).astype(np.int64)
-        hi_v = np.floor(np.maximum(v0, v1) + MARGIN).astype(np.int64)
+        lo_u = np.floor(np.minimum(u0, u1) - margin).astype(np.int64)
+        hi_u = np.floor(np.maximum(u0, u1) + margin).astype(np.int64)
+        lo_v = np.floor(np.minimum(v0, v1) - margin).astype(np.int64)
+        hi_v = np.floor(np.maximum(v0, v1) + margin).astype(np.int64)
         for a in range(3):
             for b in range(3):
                 cu, cv = lo_u + a, lo_v + b
@@ -298,6 +301,7 @@ def build_cell_grid(
     block_shift: int = 4,
     max_blocks: int = 4_000_000,
     max_stored_cells: int = 40_000_000,
+    margin_m: float = 0.0,
 ) -> CellGrid | None:
     """Build the cell cache over ``geoms``.
 
@@ -316,6 +320,11 @@ def build_cell_grid(
         Blocks have ``2**block_shift`` fine cells per side.
     max_blocks, max_stored_cells : int
         Memory caps: the cell size is doubled until both hold.
+    margin_m : float
+        Extra distance in metres around every boundary whose cells are
+        marked (the locate tolerance: a point that close to a boundary must
+        take the exact path). The margin is at least :data:`MARGIN` cells
+        and at most half a cell.
 
     Returns
     -------
@@ -343,7 +352,8 @@ def build_cell_grid(
         seg_uv = np.empty_like(segments)
         seg_uv[:, 0::2] = (segments[:, 0::2] - x0) / dx
         seg_uv[:, 1::2] = (segments[:, 1::2] - y0) / dy
-        marked = _marked_cells(seg_uv, fine_nx, fine_ny)
+        margin = min(0.5, max(MARGIN, 1.5 * margin_m / size))
+        marked = _marked_cells(seg_uv, fine_nx, fine_ny, margin)
         block_of_marked = ((marked // fine_nx) >> block_shift) * nx + (
             (marked % fine_nx) >> block_shift
         )

@@ -30,7 +30,17 @@ Rules (see :mod:`gridgeo.locate.rules` for the details):
   level; then the lowest code (this decides shared edges and vertices);
 * chain: the owner's ``parent_code`` ancestors from the district down, then
   the owner;
-* ``on_boundary``: the point is on the owner polygon's boundary;
+* tolerance: a point within ``tolerance_m`` metres (default
+  :data:`DEFAULT_TOLERANCE_M`, 1 mm; setting ``GRIDGEO_BOUNDARY_TOLERANCE_M``)
+  of a polygon counts as on its boundary, hence covered by it. So a point
+  that lies on a shared edge up to floating-point rounding has both
+  neighbours as candidates and goes to the lowest code, wherever rounding
+  puts it. Distances are measured in a local equirectangular metric
+  (:data:`~gridgeo.locate.cells.METRES_PER_DEGREE` per degree of latitude,
+  times the cosine of the index's mid-latitude per degree of longitude),
+  accurate to well under 1 % at this scale;
+* ``on_boundary``: the point is on the owner polygon's boundary (within the
+  tolerance);
 * ``special_grids``: all special units covering the point, sorted by code;
 * ``nearest`` (only for uncovered points and only with ``within_m``): the
   nearest leaf base unit within ``within_m`` metres, see
@@ -67,7 +77,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gridgeo.crs import check_lonlat
 from gridgeo.errors import InvalidInput, NotFound
-from gridgeo.locate.cells import MIXED, CellGrid, build_cell_grid
+from gridgeo.locate.cells import METRES_PER_DEGREE, MIXED, CellGrid, build_cell_grid
 from gridgeo.locate.nearest import NearestLeaves
 from gridgeo.locate.result import LocateResult
 from gridgeo.locate.rules import LEVEL_DEPTH, pick_owners, unit_chains, unit_ranks
@@ -85,6 +95,42 @@ def _is_scalar(value: object) -> bool:
 
 DEFAULT_CELL_SIZE_M = 4.0
 """Side of a cache cell in metres; see :func:`gridgeo.locate.cells.build_cell_grid`."""
+
+DEFAULT_TOLERANCE_M = 0.001
+"""Distance in metres within which a point is on a boundary (1 mm)."""
+
+MAX_TOLERANCE_M = 1.0
+"""Largest accepted tolerance."""
+
+
+def default_tolerance_m() -> float:
+    """The configured boundary tolerance: ``GRIDGEO_BOUNDARY_TOLERANCE_M`` or 1 mm.
+
+    Raises
+    ------
+    InvalidInput
+        The variable is not a number in [0, :data:`MAX_TOLERANCE_M`].
+    """
+    import os
+
+    raw = os.environ.get("GRIDGEO_BOUNDARY_TOLERANCE_M")
+    if raw is None or not raw.strip():
+        return DEFAULT_TOLERANCE_M
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"GRIDGEO_BOUNDARY_TOLERANCE_M must be a number of metres, not {raw!r}"
+        ) from None
+    return _check_tolerance(value)
+
+
+def _check_tolerance(value: float) -> float:
+    if not (np.isfinite(value) and 0 <= value <= MAX_TOLERANCE_M):
+        raise InvalidInput(
+            f"the boundary tolerance must be between 0 and {MAX_TOLERANCE_M} m, not {value!r}"
+        )
+    return float(value)
 
 
 def _object_array(items: list[Any]) -> NDArray[np.object_]:
@@ -112,8 +158,10 @@ class LocateIndex:
         *,
         generation: str | None,
         cell_size_m: float | None,
+        tolerance_m: float = DEFAULT_TOLERANCE_M,
     ) -> None:
         self.generation = generation
+        self.tolerance_m = tolerance_m
         n = len(table.codes)
         self._n = n
         self._codes = table.codes
@@ -142,6 +190,25 @@ class LocateIndex:
                 )
             ]
         )
+
+        # Local metric for the tolerance: longitudes scaled by the cosine of the
+        # mid-latitude make degrees isotropic; one degree is METRES_PER_DEGREE.
+        if n:
+            _, miny, _, maxy = shapely.total_bounds(self._geoms).tolist()
+            self._coslat = max(float(np.cos(np.radians(0.5 * (miny + maxy)))), 0.01)
+        else:
+            self._coslat = 1.0
+        self._tol_scaled = tolerance_m / METRES_PER_DEGREE
+        # Search distance in plain degrees (the longitude degree is the shorter).
+        self._tol_deg = 1.001 * self._tol_scaled / self._coslat if tolerance_m > 0 else 0.0
+        if tolerance_m > 0 and n:
+            scale = np.array([self._coslat, 1.0])
+            self._scaled_boundaries = shapely.transform(
+                shapely.boundary(self._geoms), lambda xy: xy * scale
+            )
+            shapely.prepare(self._scaled_boundaries)
+        else:
+            self._scaled_boundaries = self._geoms
 
         shapely.prepare(self._geoms)
         self._tree = shapely.STRtree(self._geoms)
@@ -182,7 +249,9 @@ class LocateIndex:
 
         self._cells: CellGrid | None = None
         if cell_size_m is not None and n:
-            self._cells = build_cell_grid(self._geoms, classify, cell_size_m=cell_size_m)
+            self._cells = build_cell_grid(
+                self._geoms, classify, cell_size_m=cell_size_m, margin_m=tolerance_m
+            )
         self._class_owner = np.asarray(class_owner, dtype=np.int64)
         self._class_specials = _object_array(class_specials)
 
@@ -195,6 +264,7 @@ class LocateIndex:
         *,
         generation: str | None = None,
         cell_size_m: float | None = DEFAULT_CELL_SIZE_M,
+        tolerance_m: float | None = None,
     ) -> LocateIndex:
         """Build the index from one generation's units.
 
@@ -210,6 +280,11 @@ class LocateIndex:
         cell_size_m : float or None, default 4.0
             Side of the cache cells in metres; None disables the cache (every
             point takes the exact path; answers are identical, only slower).
+        tolerance_m : float, optional
+            A point this close to a polygon is on its boundary (covered by
+            it, ``on_boundary`` true); default :func:`default_tolerance_m`
+            (``GRIDGEO_BOUNDARY_TOLERANCE_M`` or 1 mm); 0 for exact
+            coordinates only.
 
         Returns
         -------
@@ -225,7 +300,49 @@ class LocateIndex:
         """
         if cell_size_m is not None and not (np.isfinite(cell_size_m) and cell_size_m > 0):
             raise InvalidInput(f"cell_size_m must be a positive number, not {cell_size_m!r}")
-        return cls(unit_table(units), generation=generation, cell_size_m=cell_size_m)
+        tol = default_tolerance_m() if tolerance_m is None else _check_tolerance(tolerance_m)
+        return cls(
+            unit_table(units), generation=generation, cell_size_m=cell_size_m, tolerance_m=tol
+        )
+
+    # ------------------------------------------------------------------ tolerance
+
+    def _scaled(self, x: Any, y: Any) -> Any:
+        """Points in the isotropic scaled space of the tolerance."""
+        if isinstance(x, np.ndarray):
+            return shapely.points(x * self._coslat, y)
+        return shapely.Point(float(x) * self._coslat, float(y))
+
+    def _covers(self, units: NDArray[np.int64], points: Any, scaled: Any) -> NDArray[np.bool_]:
+        """Whether each unit covers its point, up to the tolerance."""
+        hit = np.asarray(shapely.intersects(self._geoms[units], points), dtype=bool)
+        if self._tol_deg > 0 and not hit.all():
+            rest = np.flatnonzero(~hit)
+            pts = scaled[rest] if isinstance(scaled, np.ndarray) else scaled
+            hit[rest] = shapely.dwithin(self._scaled_boundaries[units[rest]], pts, self._tol_scaled)
+        return hit
+
+    def _on_boundary(
+        self, owners: NDArray[np.int64], points: Any, scaled: Any
+    ) -> NDArray[np.bool_]:
+        """Whether each point is on its owner's boundary, up to the tolerance."""
+        on = ~np.asarray(shapely.contains_properly(self._geoms[owners], points), dtype=bool)
+        if self._tol_deg > 0 and not on.all():
+            rest = np.flatnonzero(~on)
+            pts = scaled[rest] if isinstance(scaled, np.ndarray) else scaled
+            on[rest] = shapely.dwithin(self._scaled_boundaries[owners[rest]], pts, self._tol_scaled)
+        return on
+
+    def _query(self, points: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(point, unit) pairs whose boxes are within the search distance."""
+        if self._tol_deg > 0:
+            xy = shapely.get_coordinates(points)
+            t = self._tol_deg
+            boxes = shapely.box(xy[:, 0] - t, xy[:, 1] - t, xy[:, 0] + t, xy[:, 1] + t)
+            pairs = self._tree.query(boxes)
+        else:
+            pairs = self._tree.query(points)
+        return pairs[0].astype(np.int64), pairs[1].astype(np.int64)
 
     # ------------------------------------------------------------------ lookups
 
@@ -235,13 +352,14 @@ class LocateIndex:
         """Owner, on_boundary and special tuples of points by geometry tests only."""
         n = len(lon)
         points = shapely.points(lon, lat)
+        scaled = self._scaled(lon, lat) if self._tol_deg > 0 else points
         # Bounding-box candidates, then the prepared-polygon test (about three
         # times faster than STRtree.query(predicate="intersects"), which
         # prepares the query points instead of the polygons). Special units
         # are all tested; base units level by level from the most specific,
         # and only for points that no deeper level covers: ancestors of a
         # covering unit cannot own the point, so they need no test.
-        pi, ui = self._tree.query(points)
+        pi, ui = self._query(points)
         special_pair = self._is_special[ui]
         depth_pair = self._depths[ui]
         uncovered = np.ones(n, dtype=bool)
@@ -253,7 +371,7 @@ class LocateIndex:
                 sel = np.flatnonzero(~special_pair & (depth_pair == depth) & uncovered[pi])
             if len(sel) == 0:
                 continue
-            sel = sel[shapely.intersects(self._geoms[ui[sel]], points[pi[sel]])]
+            sel = sel[self._covers(ui[sel], points[pi[sel]], scaled[pi[sel]])]
             hits.append(sel)
             if depth >= 0:
                 uncovered[pi[sel]] = False
@@ -263,7 +381,7 @@ class LocateIndex:
         on_boundary = np.zeros(n, dtype=bool)
         has = np.flatnonzero(owner >= 0)
         if len(has):
-            on_boundary[has] = ~shapely.contains_properly(self._geoms[owner[has]], points[has])
+            on_boundary[has] = self._on_boundary(owner[has], points[has], scaled[has])
         specials = self._class_specials_empty(n)
         special_pair = self._is_special[ui]
         if special_pair.any():
@@ -368,11 +486,16 @@ class LocateIndex:
             specials: tuple[str, ...] = self._class_specials[found]
         else:
             point = shapely.Point(x, y)
-            cand = self._tree.query(point)
-            cand = cand[shapely.intersects(self._geoms[cand], point)]
+            if self._tol_deg > 0:
+                t = self._tol_deg
+                cand = self._tree.query(shapely.box(x - t, y - t, x + t, y + t)).astype(np.int64)
+            else:
+                cand = self._tree.query(point).astype(np.int64)
+            scaled = self._scaled(x, y) if self._tol_deg > 0 else point
+            cand = cand[self._covers(cand, point, scaled)]
             owner = int(cand[np.argmin(self._ranks[cand])]) if len(cand) else -1
             if owner >= 0:
-                on_boundary = not shapely.contains_properly(self._geoms[owner], point)
+                on_boundary = bool(self._on_boundary(np.array([owner]), point, scaled)[0])
             special = cand[self._is_special[cand]]
             specials = tuple(sorted(self._codes[special].tolist())) if len(special) else ()
         nearest_code: str | None = None
@@ -495,12 +618,15 @@ class LocateIndex:
         estimated per vertex and per unit with factors measured on the sample
         city (process RSS freed when an index is dropped, within about 10 %):
         about 200 bytes per polygon vertex for the GEOS geometries, their
-        prepared point locators and the STR-tree, 60 bytes per leaf vertex for
+        prepared point locators and the STR-tree, 100 more with a tolerance for
+        the scaled, prepared boundary copies, 60 bytes per leaf vertex for
         the projected copies used by nearest-grid answers, and about 600 bytes
         per unit and 150 per cache class for the Python tables.
         """
         n_coords = int(shapely.get_num_coordinates(self._geoms).sum()) if self._n else 0
         geometry = 200 * n_coords + 300 * self._n
+        if self._tol_deg > 0:  # scaled boundary copies for the tolerance, prepared
+            geometry += 100 * n_coords
         tables = 600 * self._n + 150 * len(self._class_owner)
         arrays = sum(
             a.nbytes for a in (self._ranks, self._depths, self._leaf_units, self._class_owner)

@@ -385,3 +385,37 @@ def events_frame(
     frame["grid_code"] = frame["grid_code"].map(lambda c: c[:15] if isinstance(c, str) else c)
     frame["x"] = frame["x"].astype(np.float64)
     return frame
+
+
+def event_points_in(session: Session, area: Any | None) -> tuple[np.ndarray, np.ndarray]:
+    """Storage lon/lat of the events inside ``area`` (all events when ``area`` is None).
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    area : shapely geometry or None
+        EPSG:4490 polygon(s) or boxes; the GiST index on ``events.geom``
+        selects the candidates.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Longitudes and latitudes (float64), in event id order.
+    """
+    import shapely
+
+    if area is None:
+        sql, params = "SELECT ST_X(geom), ST_Y(geom) FROM events ORDER BY id", {}
+    elif shapely.is_empty(area):
+        return np.zeros(0), np.zeros(0)
+    else:
+        sql = (
+            "SELECT ST_X(geom), ST_Y(geom) FROM events "
+            "WHERE ST_Intersects(geom, ST_GeomFromWKB(:wkb, 4490)) ORDER BY id"
+        )
+        params = {"wkb": shapely.to_wkb(area)}
+    rows = session.execute(text(sql), params).all()
+    if not rows:
+        return np.zeros(0), np.zeros(0)
+    coords = np.asarray(rows, dtype=np.float64)
+    return coords[:, 0].copy(), coords[:, 1].copy()

@@ -114,6 +114,14 @@ def active_generation(session: Session, at: datetime | None = None) -> Generatio
     return generation
 
 
+def published_generation_id(session: Session) -> int | None:
+    """Id of the published generation, None when nothing is published."""
+    found: int | None = session.scalar(
+        select(Generation.id).where(Generation.status == "published")
+    )
+    return found
+
+
 def list_generations(session: Session) -> list[Generation]:
     """Return all generations, newest first."""
     return list(session.scalars(select(Generation).order_by(Generation.id.desc())))

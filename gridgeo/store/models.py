@@ -53,6 +53,9 @@ class Generation(Base):
     forced_reason: Mapped[str | None] = mapped_column(Text)
     validation_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     import_notes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    base_generation_id: Mapped[int | None] = mapped_column(ForeignKey("generations.id"))
+    """The published generation a draft was derived from (partial re-import or
+    redraw): the draft is that generation with some units replaced."""
 
 
 class GridUnit(Base):

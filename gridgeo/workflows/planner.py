@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 import geopandas as gpd
 import numpy as np
@@ -23,11 +23,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridgeo.boundaries import ValidationReport, diff_generations, read_boundaries, validate_units
+from gridgeo.boundaries.diff import EventsDiff, Progress, events_reattributed, units_near
 from gridgeo.boundaries.report import Issue, triage
 from gridgeo.boundaries.validate import check_completeness
 from gridgeo.coding import recode_generation
 from gridgeo.errors import Conflict, InvalidInput, NotFound
+from gridgeo.locate import DEFAULT_CELL_SIZE_M, LocateIndex, default_tolerance_m
+from gridgeo.measure import to_local_metric
 from gridgeo.store.codes import record_lineage
+from gridgeo.store.events import event_points_in
 from gridgeo.store.generations import (
     active_generation,
     create_generation,
@@ -64,6 +68,7 @@ class ImportSummary:
     coded: int
     lineage: int
     notes: dict[str, Any] = field(default_factory=dict)
+    base_generation_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -76,6 +81,9 @@ class ImportSummary:
             "lineage": self.lineage,
             "unused_columns": list(self.notes.get("unused_columns", [])),
             "notes": self.notes,
+            "base_generation": None
+            if self.base_generation_id is None
+            else str(self.base_generation_id),
         }
 
 
@@ -106,10 +114,19 @@ def _fill_parents(units: gpd.GeoDataFrame, reference: gpd.GeoDataFrame | None) -
 
 
 def _complete_codes(
-    session: Session, units: gpd.GeoDataFrame, *, recode: bool
+    session: Session,
+    units: gpd.GeoDataFrame,
+    *,
+    recode: bool,
+    only: pd.Series | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
-    """Give grids and micro-grids without a code (or all, with ``recode``) a code by rule."""
+    """Give grids and micro-grids without a code (or all, with ``recode``) a code by rule.
+
+    ``only`` (a boolean mask) limits the rows that may be coded: the rows of
+    a partial file, the rest being the published generation's units.
+    """
     units = units.copy()
+    scope = pd.Series(True, index=units.index) if only is None else only
     try:
         previous_id: int | None = active_generation(session).id
     except Exception:  # noqa: BLE001 - nothing published yet
@@ -121,7 +138,7 @@ def _complete_codes(
     coded = 0
     for level in CODED_LEVELS:
         rows = units["level"] == level
-        todo = rows & (units["code"].isna() | recode)
+        todo = rows & (units["code"].isna() | recode) & scope
         if not todo.any():
             continue
         if units.loc[todo, "parent_code"].isna().any():
@@ -161,12 +178,23 @@ def import_boundaries(
     label: str | None = None,
     note: str | None = None,
     recode: bool = False,
+    replace_under: str | None = None,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Read a boundary file and store it as a new draft generation.
 
     Grids and micro-grids without a code get one by rule (reading order,
     carrying over the codes of the published generation where a grid is
     unchanged); ``recode=True`` recomputes every grid and micro-grid code.
+
+    With ``replace_under`` the file holds only the redrawn part (a street,
+    community or grid and the units under it): the draft is the published
+    generation with every unit under that code replaced by the file's units
+    (and the unit itself, when the file holds it), so it is complete. The
+    file's units must all lie under the code (by code and by geometry);
+    codes are kept where a redrawn grid matches an old one (IoU rule of
+    :func:`gridgeo.coding.recode_generation`) and lineage is recorded. The
+    draft records the published generation as its ``base_generation_id``.
 
     Parameters
     ----------
@@ -178,29 +206,68 @@ def import_boundaries(
     label, note : str, optional
         Label and note of the draft.
     recode : bool
-        Recompute all grid and micro-grid codes.
+        Recompute all grid and micro-grid codes (only the file's, with
+        ``replace_under``).
+    replace_under : str, optional
+        Code of the unit whose descendants the file replaces.
+    progress : callable, optional
+        Receives a line of text at each step.
 
     Returns
     -------
     ImportSummary
+
+    Raises
+    ------
+    InvalidInput
+        Unreadable file, units without codes that cannot be coded, or (with
+        ``replace_under``) units outside that code.
+    NotFound
+        ``replace_under`` is not a unit of the published generation, or
+        nothing is published.
     """
+    say = progress or (lambda _line: None)
+    say(f"reading {filename or 'the upload'}")
     units = read_boundaries(
         source, filename=filename, crs=crs, layer=layer, encoding=encoding, mapping=mapping
     )
     if units.empty:
         raise InvalidInput("the file contains no polygons")
+    say(f"read {len(units):,} units")
     notes = dict(units.attrs.get("import", {}))
-    units, lineage, coded = _complete_codes(session, units, recode=recode)
+    base_id: int | None = None
+    only: pd.Series | None = None
+    if replace_under is not None:
+        base = active_generation(session)
+        base_id = base.id
+        units, only, replaced = _replace_under(read_units(session, base.id), units, replace_under)
+        notes["replace_under"] = {
+            "code": replace_under.strip(),
+            "base_generation": str(base.id),
+            "replaced_units": replaced,
+            "file_units": int(only.sum()),
+        }
+        say(
+            f"replacing {replaced:,} units under {replace_under} in generation {base.id} "
+            f"with the file's {int(only.sum()):,}"
+        )
+    say("assigning codes")
+    units, lineage, coded = _complete_codes(session, units, recode=recode, only=only)
     if units["code"].isna().any():
         rows = units.index[units["code"].isna()][:5].tolist()
         raise InvalidInput(f"rows {rows} have no code and are not grids or micro-grids")
     check_storable(units)
-    generation = create_generation(session, label, note=note)
+    if only is not None:
+        _check_parents(units, only)
+    generation = create_generation(session, label, note=note, parent_id=base_id)
+    generation.base_generation_id = base_id
     generation.import_notes = _jsonable(notes)
+    say(f"storing {len(units):,} units as draft {generation.id}")
     count = insert_units(session, generation.id, units)
     records = lineage.astype(str).to_dict("records") if len(lineage) else []
     record_lineage(session, generation.id, records)
     session.flush()
+    say("import done")
     return ImportSummary(
         generation_id=generation.id,
         label=generation.label,
@@ -209,6 +276,7 @@ def import_boundaries(
         coded=coded,
         lineage=len(records),
         notes=generation.import_notes or {},
+        base_generation_id=base_id,
     )
 
 
@@ -271,6 +339,98 @@ def check_storable(units: gpd.GeoDataFrame) -> None:
         )
 
 
+OUTSIDE_SHARE: Final = 0.01
+"""With ``replace_under``, a file unit may reach at most this share of its area
+(and at least 1 m²) outside the unit it is placed under."""
+
+
+def _replace_under(
+    base: gpd.GeoDataFrame, part: gpd.GeoDataFrame, code: str
+) -> tuple[gpd.GeoDataFrame, pd.Series, int]:
+    """The base units with everything under ``code`` replaced by ``part``.
+
+    Returns the combined table, the mask of the rows that came from ``part``
+    and the number of base units replaced.
+    """
+    code = str(code).strip()
+    base_codes = base["code"].astype(str)
+    if code not in set(base_codes):
+        raise NotFound(
+            f"--replace-under {code}: no unit with this code in the published generation",
+            details={"code": code},
+        )
+    level = str(base.loc[base_codes == code, "level"].iloc[0])
+    if level == "microgrid":
+        raise InvalidInput(f"--replace-under {code}: nothing lies under a micro-grid")
+    depth = {lv: i for i, lv in enumerate(("district", "street", "community", "grid", "microgrid"))}
+    part = part.reset_index(drop=True)
+    part_codes = part["code"]
+    coded = part_codes.notna()
+    under = part_codes.astype(str).str.startswith(code) & (
+        part_codes.astype(str).str.len() > len(code)
+    )
+    outside_code = coded & ~(under | (part_codes == code))
+    shallow = ~coded & part["level"].map(lambda lv: depth.get(str(lv), 99) <= depth[level])
+    bad = part.index[outside_code | shallow]
+    if len(bad):
+        shown = [str(part_codes.iloc[i]) if coded.iloc[i] else f"row {i}" for i in bad[:5]]
+        raise InvalidInput(
+            f"--replace-under {code}: the file holds {len(bad)} unit(s) that are not under "
+            f"{code}: {', '.join(shown)}",
+            details={"outside": shown},
+        )
+    mine = part_codes == code
+    container = (
+        part.loc[mine].geometry.iloc[0]
+        if mine.any()
+        else base.loc[base_codes == code].geometry.iloc[0]
+    )
+    others = np.flatnonzero(~mine.to_numpy())
+    if len(others):
+        geoms = np.asarray(part.geometry.values, dtype=object)[others]
+        projected, metric = to_local_metric(np.concatenate([geoms, [container]]))
+        outside = shapely.area(shapely.difference(projected[:-1], projected[-1]))
+        total = shapely.area(projected[:-1])
+        beyond = (outside > 1.0) & (outside > OUTSIDE_SHARE * total)
+        if beyond.any():
+            rows = others[beyond]
+            shown = [
+                str(part_codes.iloc[i]) if coded.iloc[i] else f"row {i}" for i in rows[:5].tolist()
+            ]
+            raise InvalidInput(
+                f"--replace-under {code}: {len(rows)} unit(s) of the file lie outside {code}: "
+                + ", ".join(
+                    f"{name} ({outside[k]:,.0f} m² outside)"
+                    for name, k in zip(shown, np.flatnonzero(beyond)[:5].tolist(), strict=True)
+                ),
+                details={"outside": shown},
+            )
+    descendants = base_codes.str.startswith(code) & (base_codes.str.len() > len(code))
+    replaced = descendants | ((base_codes == code) & bool(mine.any()))
+    kept = base.loc[~replaced.to_numpy()]
+    combined = pd.concat([kept, part], ignore_index=True)
+    combined = gpd.GeoDataFrame(combined, geometry=combined.geometry.name, crs=base.crs)
+    only = pd.Series([False] * len(kept) + [True] * len(part), index=combined.index)
+    return combined, only, int(replaced.sum())
+
+
+def _check_parents(units: gpd.GeoDataFrame, only: pd.Series) -> None:
+    """Every file unit's parent must be a unit of the combined generation."""
+    codes = set(units["code"].dropna())
+    parents = units.loc[only, "parent_code"]
+    missing = parents.notna() & ~parents.isin(codes)
+    if missing.any():
+        rows = units.loc[only & missing]
+        shown = [
+            f"{c} (parent {p})" for c, p in zip(rows["code"], rows["parent_code"], strict=True)
+        ]
+        raise InvalidInput(
+            f"{len(rows)} unit(s) of the file name a parent that is not in the generation: "
+            + ", ".join(shown[:5]),
+            details={"units": shown},
+        )
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -279,10 +439,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
-
-
-Progress = Callable[[str], None]
-"""A callback receiving one short line per step (the CLI prints them on stderr)."""
 
 
 def _quiet(_: str) -> None:
@@ -484,6 +640,7 @@ def publish_generation(
     *,
     force_reason: str | None = None,
     at: datetime | None = None,
+    on_index: Callable[[LocateIndex], None] | None = None,
     progress: Progress | None = None,
 ) -> Generation:
     """Publish a generation that passed validation, or force it with a recorded reason.
@@ -493,10 +650,32 @@ def publish_generation(
     has validation errors and is refused like any other; the message names
     what is missing.
 
+    The locate index of the generation is built inside the publish
+    transaction: a generation the index cannot serve (e.g. a unit whose
+    parent is not in the generation, as in a file holding one community
+    only) is refused, even with a reason, so every reader can answer from
+    the published generation.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        The caller commits.
+    ref : str or int
+    force_reason : str, optional
+        Publish despite validation errors; recorded.
+    at : datetime, optional
+        Start of validity.
+    on_index : callable, optional
+        Receives the built :class:`~gridgeo.locate.LocateIndex` (the API
+        installs it, so it is not built twice).
+    progress : callable, optional
+        Receives a line of text at each step.
+
     Raises
     ------
     Conflict
-        The generation was not validated (or has errors) and no reason was given.
+        The generation was not validated (or has errors) and no reason was
+        given, or the locate index cannot be built for it.
     """
     say = progress or _quiet
     generation = get_generation(session, ref)
@@ -531,49 +710,165 @@ def publish_generation(
         raise Conflict(message, details={"errors": len(errors), "incomplete": len(missing)})
     say(f"publishing generation {generation.label}")
     published = publish(session, generation, at=at, forced_reason=force_reason)
+    say(f"building the locate index of generation {published.label}")
+    index = build_locate_index(session, published.id)
+    if on_index is not None:
+        on_index(index)
     say(f"published generation {published.label}")
     return published
 
 
-def diff(session: Session, old_ref: str | int, new_ref: str | int) -> dict[str, Any]:
-    """Compare two generations: codes added/removed/changed, area and households moved.
+def index_for_generation(
+    session: Session, generation_id: int, *, cell_size_m: float | None = DEFAULT_CELL_SIZE_M
+) -> LocateIndex:
+    """Build the locate index of a stored generation.
 
-    Also counts the events owned by each old code that the new generation
-    would attribute to another code.
+    Invalid polygons (which a planner may publish with a recorded reason) are
+    repaired with :func:`shapely.make_valid` for the index only, so a forced
+    publish is still served; structural problems (a parent that is not in
+    the generation, bad codes) are not repairable.
+
+    Raises
+    ------
+    InvalidInput
+        The units cannot form a locate index.
     """
+    units = read_units(session, generation_id)
+    geoms = np.asarray(units.geometry.values, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    invalid = present & ~shapely.is_valid(geoms)
+    if invalid.any():
+        repaired = geoms.copy()
+        for i in np.flatnonzero(invalid).tolist():
+            parts = shapely.get_parts(shapely.get_parts(shapely.make_valid(geoms[i])))
+            polygons = parts[shapely.get_type_id(parts) == 3]
+            if len(polygons):
+                repaired[i] = shapely.multipolygons(polygons)
+        units = units.set_geometry(gpd.GeoSeries(repaired, crs=units.crs, index=units.index))
+    return LocateIndex.build(units, generation=str(generation_id), cell_size_m=cell_size_m)
+
+
+def build_locate_index(session: Session, generation_id: int) -> LocateIndex:
+    """Build the locate index of a generation, or refuse it with :class:`Conflict`.
+
+    Raises
+    ------
+    Conflict
+        The units cannot form a locate index (the message says why).
+    """
+    try:
+        return index_for_generation(session, generation_id)
+    except InvalidInput as exc:
+        raise Conflict(
+            f"generation {generation_id} cannot be published: the locate index cannot be "
+            f"built for it ({exc}); import a complete generation or use --replace-under",
+            details={"generation": str(generation_id), "cause": exc.details},
+        ) from exc
+
+
+def diff(
+    session: Session,
+    old_ref: str | int,
+    new_ref: str | int,
+    *,
+    geometry: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Compare two generations level by level (see :mod:`gridgeo.boundaries.diff`).
+
+    Events are located in both generations with the locate index (special
+    grids first, most specific level, lowest code on shared edges); only the
+    events inside the diff's region (where anything changed) are read.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    old_ref, new_ref : str or int
+        Generation ids or labels.
+    geometry : bool
+        Add the changed areas as a GeoJSON FeatureCollection (``geometry``).
+    progress : callable, optional
+        Receives a line of text at each step.
+
+    Returns
+    -------
+    dict
+        :meth:`GenerationDiff.to_dict` plus ``old_generation``,
+        ``new_generation``, ``events`` (counts per level and the largest
+        owner flows), ``events_reattributed`` (``total`` owner changes,
+        ``by_level`` and the largest ``flows``; ``total`` is None when the
+        events could not be located, see ``events_error``), ``text`` (the
+        readable summary) and, when asked, ``geometry``.
+    """
+    say = progress or (lambda _line: None)
     old = get_generation(session, old_ref)
     new = get_generation(session, new_ref)
-    result = diff_generations(read_units(session, old.id), read_units(session, new.id))
+    say(f"reading generations {old.id} and {new.id}")
+    units_old = read_units(session, old.id)
+    units_new = read_units(session, new.id) if new.id != old.id else units_old
+    result = diff_generations(units_old, units_new, progress=say)
+    events_error = None
+    if result.region is not None:
+        # Boxes padded beyond the locate tolerance: an event outside them keeps its owner.
+        pad = max(1e-7, 3 * default_tolerance_m() / 111_320.0)
+        boxes = _search_boxes(result.region, pad_deg=pad)
+        lon, lat = event_points_in(session, boxes)
+        say(f"locating {len(lon):,} events in the changed area in both generations")
+        try:
+            old_index = LocateIndex.build(
+                units_near(units_old, boxes), generation=str(old.id), cell_size_m=None
+            )
+            new_index = LocateIndex.build(
+                units_near(units_new, boxes), generation=str(new.id), cell_size_m=None
+            )
+        except InvalidInput as exc:
+            events_error = f"events cannot be located in both generations: {exc}"
+        else:
+            result.events = events_reattributed(old_index, new_index, lon, lat, result.groups)
+    else:
+        result.events = EventsDiff()
     body: dict[str, Any] = result.to_dict()
     body["old_generation"] = str(old.id)
     body["new_generation"] = str(new.id)
-    body["events_reattributed"] = events_reattributed(session, old.id, new.id)
+    events = body.get("events") or {}
+    body["events_reattributed"] = {
+        "total": events.get("owner_changed"),
+        "by_level": events.get("by_level", {}),
+        "flows": events.get("flows", []),
+    }
+    if events_error:
+        body["events_error"] = events_error
+    body["text"] = result.to_text() + (f"\n{events_error}" if events_error else "")
+    if geometry:
+        body["geometry"] = result.geometry_feature_collection()
+    say("diff done")
     return body
 
 
-def events_reattributed(session: Session, old_id: int, new_id: int) -> list[dict[str, Any]]:
-    """Events whose owner grid in ``old_id`` differs from the grid covering them in ``new_id``."""
-    rows = session.execute(
-        text(
-            """
-            SELECT e.owner_code AS from_code, n.code AS to_code, count(*) AS events
-            FROM events e
-            LEFT JOIN LATERAL (
-                SELECT u.code FROM grid_units u
-                WHERE u.generation_id = :new AND u.level IN ('grid', 'microgrid')
-                  AND u.kind = 'base' AND ST_Covers(u.geom, e.geom)
-                ORDER BY length(u.code) DESC, u.code LIMIT 1
-            ) n ON true
-            WHERE e.owner_generation_id = :old AND e.owner_code IS DISTINCT FROM n.code
-            GROUP BY 1, 2 ORDER BY 3 DESC
-            """
-        ),
-        {"old": old_id, "new": new_id},
-    ).mappings()
-    return [dict(row) for row in rows]
+def _search_boxes(region: Any, pad_deg: float = 1e-7, most: int = 2000) -> Any:
+    """Boxes around the parts of a diff region (padded by about 1 cm) for an index search."""
+    parts = shapely.get_parts(region)
+    parts = parts[~shapely.is_empty(parts)]
+    if len(parts) > most:
+        return shapely.box(*shapely.total_bounds(parts)).buffer(pad_deg, join_style="mitre")
+    bounds = shapely.bounds(parts)
+    boxes = shapely.box(
+        bounds[:, 0] - pad_deg,
+        bounds[:, 1] - pad_deg,
+        bounds[:, 2] + pad_deg,
+        bounds[:, 3] + pad_deg,
+    )
+    return shapely.multipolygons(boxes)
 
 
-def export_generation(session: Session, ref: str | int, out: Path, fmt: str | None = None) -> Path:
+def export_generation(
+    session: Session,
+    ref: str | int,
+    out: Path,
+    fmt: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> Path:
     """Write a generation's units to GeoJSON, GeoPackage, zipped Shapefile or GeoParquet.
 
     Parameters
@@ -584,6 +879,8 @@ def export_generation(session: Session, ref: str | int, out: Path, fmt: str | No
         Output file.
     fmt : str, optional
         geojson, gpkg, shapefile or parquet; from the suffix when omitted.
+    progress : callable, optional
+        Receives a line of text at each step.
 
     Returns
     -------
@@ -594,8 +891,11 @@ def export_generation(session: Session, ref: str | int, out: Path, fmt: str | No
         raise InvalidInput(
             f"unknown export format for {out.name}; use one of " + ", ".join(EXPORT_FORMATS)
         )
+    say = progress or (lambda _line: None)
     generation = get_generation(session, ref)
+    say(f"reading generation {generation.id}")
     units = read_units(session, generation.id)
+    say(f"writing {len(units):,} units as {fmt} to {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "geojson":
         units.to_file(out, driver="GeoJSON", engine="pyogrio")
@@ -610,6 +910,7 @@ def export_generation(session: Session, ref: str | int, out: Path, fmt: str | No
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
                 for part in sorted(Path(tmp).iterdir()):
                     archive.write(part, part.name)
+    say("export done")
     return out
 
 
@@ -675,6 +976,7 @@ def redraw(
             f"unknown operation {operation!r}; use one of " + ", ".join(REDRAW_OPERATIONS)
         )
     generation = create_generation(session, label, note=result.summary(), parent_id=base.id)
+    generation.base_generation_id = base.id
     count = insert_units(session, generation.id, result.units)
     record_lineage(
         session, generation.id, [{k: str(v) for k, v in item.items()} for item in result.lineage]

@@ -79,7 +79,7 @@ def test_area_moved_between_codes(generations):
     assert moved(diff, C1 + "003", C1 + "007") == pytest.approx(250 * 1000, rel=0.01)
     assert moved(diff, C1 + "004", C1 + "007") == pytest.approx(250 * 1000, rel=0.01)
     assert len(diff.area_moved) == 5  # nothing else moves, nothing is left uncovered
-    assert diff.totals()["area_moved_m2"] == pytest.approx(750_000, rel=0.01)
+    assert diff.totals()["grid"]["area_moved_m2"] == pytest.approx(750_000, rel=0.01)
 
 
 def test_households_and_workers_reattributed(generations):
@@ -95,7 +95,7 @@ def test_households_and_workers_reattributed(generations):
     est = diff.estimated.set_index("code")
     assert est.loc[C1 + "007", "households_estimated"] == pytest.approx(400, rel=0.01)
     assert est.loc[C1 + "001", "households_estimated"] == pytest.approx(316, rel=0.01)
-    totals = diff.totals()
+    totals = diff.totals()["grid"]
     assert totals["households_reattributed"] == pytest.approx(800, rel=0.01)
     assert totals["full_time_workers_reattributed"] == 3
 
@@ -114,7 +114,7 @@ def test_to_dict_is_json_ready(generations):
     assert data["added"] == [C1 + "005", C1 + "006", C1 + "007"]
     assert {r["from_code"] for r in data["area_moved"]} == {C1 + "002", C1 + "003", C1 + "004"}
     assert data["changed"][0]["attributes_changed"] == []
-    assert data["totals"]["unchanged"] == 1
+    assert data["totals"]["grid"]["unchanged"] == 1
 
 
 def test_diff_rejects_duplicate_codes_and_leaves_inputs_alone(generations):

@@ -28,12 +28,14 @@ special grids
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import shapely
+import shapely.affinity
 
 LON0, LAT0, STEP = 120.25, 30.15, 0.001
 NX, NY = 12, 8
@@ -181,12 +183,19 @@ def brute_force(
     lon: np.ndarray,
     lat: np.ndarray,
     candidates: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    tolerance_m: float = 0.001,
 ) -> dict[str, list[Any]]:
     """Ownership by plain ``shapely.covers`` on every candidate and the rules spelled out.
 
     ``candidates(geoms, points)`` may return (point, unit) pairs whose
     bounding boxes overlap; by default every (point, unit) pair whose
-    bounding box contains the point is tested.
+    bounding box contains the point is tested. With a tolerance, the
+    "points" given to ``candidates`` are boxes of the tolerance around them.
+
+    ``tolerance_m`` (the locate contract, default 1 mm): a unit within this
+    distance of a point covers it, and the point is on the boundary of an
+    owner whose boundary is within it. Distance: Euclidean after scaling
+    longitudes by the cosine of the units' mid-latitude, 111,320 m a degree.
     """
     geoms = np.asarray(units.geometry.array, dtype=object)
     codes = units["code"].tolist()
@@ -197,19 +206,36 @@ def brute_force(
         for code, p in zip(codes, units["parent_code"].tolist(), strict=True)
     }
     points = shapely.points(lon, lat)
+    _, miny, _, maxy = shapely.total_bounds(geoms)
+    cos = max(math.cos(math.radians(0.5 * (miny + maxy))), 0.01)
+    tol = tolerance_m / 111_320.0  # in scaled degrees
+    pad = 2 * tol / cos  # generous, in plain degrees
     if candidates is None:
         b = shapely.bounds(geoms)
         pi_list, ui_list = [], []
         for u in range(len(geoms)):
             inside = np.flatnonzero(
-                (lon >= b[u, 0]) & (lon <= b[u, 2]) & (lat >= b[u, 1]) & (lat <= b[u, 3])
+                (lon >= b[u, 0] - pad)
+                & (lon <= b[u, 2] + pad)
+                & (lat >= b[u, 1] - pad)
+                & (lat <= b[u, 3] + pad)
             )
             pi_list.append(inside)
             ui_list.append(np.full(len(inside), u))
         pi, ui = np.concatenate(pi_list), np.concatenate(ui_list)
+    elif tolerance_m > 0:
+        pi, ui = candidates(geoms, shapely.box(lon - pad, lat - pad, lon + pad, lat + pad))
     else:
         pi, ui = candidates(geoms, points)
     covered = shapely.covers(geoms[ui], points[pi])
+    if tolerance_m > 0:
+        scaled_geoms = np.array(
+            [shapely.affinity.scale(g.boundary, cos, 1.0, origin=(0, 0)) for g in geoms],
+            dtype=object,
+        )
+        scaled_points = shapely.points(lon * cos, lat)
+        near = shapely.distance(scaled_geoms[ui], scaled_points[pi]) <= tol
+        covered = covered | near
     cands: list[list[int]] = [[] for _ in range(len(lon))]
     for p, u in zip(pi[covered].tolist(), ui[covered].tolist(), strict=True):
         cands[p].append(u)
@@ -243,7 +269,10 @@ def brute_force(
     owner_arr = np.array(owner_idx)
     on_boundary = np.zeros(len(lon), dtype=bool)
     has = owner_arr >= 0
-    on_boundary[has] = shapely.touches(geoms[owner_arr[has]], points[has])
+    if tolerance_m > 0:
+        on_boundary[has] = shapely.distance(scaled_geoms[owner_arr[has]], scaled_points[has]) <= tol
+    else:
+        on_boundary[has] = shapely.touches(geoms[owner_arr[has]], points[has])
     return {
         "owner": owners,
         "chain": chains,

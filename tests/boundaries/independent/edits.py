@@ -634,3 +634,28 @@ def edits(units: gpd.GeoDataFrame, kinds: tuple[str, ...] | None = None) -> st.S
     """Any of the edits (or of ``kinds``) applied to ``units``."""
     names = kinds or tuple(EDIT_KINDS)
     return st.one_of([EDIT_KINDS[name](units) for name in names])
+
+
+def first_edit(units: gpd.GeoDataFrame, kind: str, distance_m: float = 50.0) -> Edit:
+    """A deterministic edit of ``kind``: the first candidate that gives a valid edit.
+
+    For DB-heavy checks where one example per kind is enough (no Hypothesis
+    replay); boundary moves use ``distance_m``.
+    """
+    functions: dict[str, Callable[[int], Edit]] = {
+        "move_boundary": lambda i: move_boundary(units, i, distance_m, False),
+        "move_grid_boundary": lambda i: move_grid_boundary(units, i, distance_m, False),
+        "drag_boundary": lambda i: drag_boundary(units, i, distance_m, False),
+        "split_grid": lambda i: split_grid(units, i, 0),
+        "merge_grids": lambda i: merge_grids(units, i),
+        "move_microgrid": lambda i: move_microgrid(units, i),
+        "jitter": lambda i: jitter(units, i),
+        "drop_microgrid": lambda i: drop_microgrid(units, i),
+        "drop_grid": lambda i: drop_grid(units, i),
+    }
+    for index in range(200):
+        try:
+            return functions[kind](index)
+        except Rejected:
+            continue
+    raise Rejected(f"no valid {kind} edit among the first 200 candidates")

@@ -113,13 +113,26 @@ def test_engine_failure_becomes_a_report_entry(
     assert "geometry_engine" in report.to_text()
 
 
-def _thin_spike_edit() -> gpd.GeoDataFrame:
-    """A clean boundary move in the second district (EPSG:4548) that is valid there but
-    crosses itself below a millimetre once converted to EPSG:4490."""
-    from tests.boundaries.independent.district import cached_district
-    from tests.boundaries.independent.edits import move_boundary
+SPIKE_WKT = (
+    "MULTIPOLYGON (((507508.139 3537363.977, 507129.534 3536751.915, 507094.385 3536744.724, "
+    "506882.0591920827 3536884.288258118, 507089.18549192575 3536748.14169799, "
+    "507088.93264687055 3536747.7791029415, 507088.44137207716 3536746.656695241, "
+    "507088.1785078709 3536745.4600113323, 507088.15415597573 3536744.2350391066, "
+    "507088.7843047353 3536736.203393342, 507087.5190440257 3536734.278491465, "
+    "506870.3673130461 3536877.014885738, 506877.86837114854 3536886.317906374, "
+    "506878.2006002727 3536886.8245560303, 506873.003 3536890.241, "
+    "506857.189 3536919.203, 507002.668 3537505.279, 507508.139 3537363.977)))"
+)
+"""A micro-grid after a 12.5 m boundary move in EPSG:4548 (captured from an edit of the
+second district): valid there, self-intersecting below a millimetre in EPSG:4490."""
 
-    units = move_boundary(cached_district().units, 0, 12.5, False).units
+
+def _thin_spike_edit() -> gpd.GeoDataFrame:
+    units = gpd.GeoDataFrame(
+        {"code": ["340103001001001002"], "name": ["微网格"]},
+        geometry=[shapely.from_wkt(SPIKE_WKT)],
+        crs=4548,
+    )
     assert shapely.is_valid(units.geometry.values).all()
     assert not shapely.is_valid(units.to_crs(4490).geometry.values).all()
     return units
@@ -129,9 +142,16 @@ def test_invalidity_below_the_tolerance_is_a_warning() -> None:
     units = _thin_spike_edit().to_crs(4490)
     report = validate_units(units, official=False)
     invalid = report.by_rule("invalid_geometry")
-    assert invalid and all(i.severity == "warning" for i in invalid)
-    assert all(i.details["area_change_m2"] < 0.1 for i in invalid)
+    assert len(invalid) == 1 and invalid[0].severity == "warning"
+    assert invalid[0].details["area_change_m2"] < 0.1
     assert report.ok, report.to_text()
+    # A real bow-tie stays an error.
+    bow = gpd.GeoDataFrame(
+        {"code": ["340103001001001003"], "name": ["蝶"]},
+        geometry=[Polygon([(117.06, 31.95), (117.07, 31.96), (117.07, 31.95), (117.06, 31.96)])],
+        crs=4490,
+    )
+    assert validate_units(bow, official=False).by_rule("invalid_geometry")[0].severity == "error"
 
 
 def test_import_restores_validity_lost_in_the_conversion(tmp_path: Path) -> None:
@@ -142,7 +162,7 @@ def test_import_restores_validity_lost_in_the_conversion(tmp_path: Path) -> None
     units = read_boundaries(path)
     assert shapely.is_valid(units.geometry.values).all()
     info = units.attrs["import"]
-    assert info["made_valid_after_conversion"]
+    assert info["made_valid_after_conversion"] == [0]
     assert any("made valid again" in note for note in info["notes"])
     report = validate_units(units, official=False)
-    assert report.ok and not report.by_rule("invalid_geometry")
+    assert not report.by_rule("invalid_geometry")

@@ -130,21 +130,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/events/{event_id}/actions"): _write("worker", "analyst", scoped=True),
     ("POST", "/v1/tracks"): _write("worker", scoped=True),
     ("POST", "/v1/users"): _write(),
+    # OGC API - Features and vector tiles: boundaries, open
+    ("GET", "/"): OPEN,
+    ("GET", "/api"): OPEN,
+    ("GET", "/conformance"): OPEN,
+    ("GET", "/collections"): OPEN,
+    ("GET", "/collections/{collectionId}"): OPEN,
+    ("GET", "/collections/{collectionId}/items"): OPEN,
+    ("GET", "/collections/{collectionId}/items/{featureId}"): OPEN,
+    ("GET", "/tiles/{z}/{x}/{y}.mvt"): OPEN,
+    ("GET", "/tiles.json"): OPEN,
 }
 """The access rule of every operation, by (method, path template)."""
 
-PLANNED: dict[tuple[str, str], Rule] = {
-    # OGC API - Features and vector tiles (DESIGN section 10, issue 12): boundaries, open
-    ("GET", "/"): OPEN,
-    ("GET", "/conformance"): OPEN,
-    ("GET", "/collections"): OPEN,
-    ("GET", "/collections/{collection}"): OPEN,
-    ("GET", "/collections/{collection}/items"): OPEN,
-    ("GET", "/collections/{collection}/items/{item}"): OPEN,
-    ("GET", "/tiles/{z}/{x}/{y}.mvt"): OPEN,
-}
-"""Rules of stable paths not served yet (they apply as soon as a route serves them)."""
-RULES.update({key: rule for key, rule in PLANNED.items() if key not in RULES})
 
 
 def _shape(path: str) -> str:

@@ -733,3 +733,70 @@ EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {
     }
 }
 """The 200 of ``GET /v1/generations/{ref}/export``."""
+
+
+# ---------------------------------------------------------------- OGC API and tiles
+
+
+class OgcLink(Model):
+    """A link of an OGC API document."""
+
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class OgcLanding(Model):
+    """The OGC API landing page (``GET /``)."""
+
+    title: str
+    description: str | None = None
+    links: list[OgcLink]
+
+
+class OgcConformance(Model):
+    """The conformance declaration (``GET /conformance``)."""
+
+    conformsTo: list[str]  # noqa: N815 - the OGC member name
+
+
+class OgcCollection(Model):
+    """One feature collection (a level of the published generation)."""
+
+    id: str
+    title: str | None = None
+    links: list[OgcLink]
+
+
+class OgcCollections(Model):
+    """The feature collections (``GET /collections``)."""
+
+    links: list[OgcLink]
+    collections: list[OgcCollection]
+
+
+class OgcFeature(Model):
+    """One feature of a collection (GeoJSON)."""
+
+    type: Literal["Feature"]
+    id: str | int | None = None
+    properties: dict[str, Any] | None
+    geometry: Geometry | None
+
+
+class OgcFeatureCollection(Model):
+    """A page of features of a collection (GeoJSON, with paging links)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[OgcFeature]
+    numberMatched: int | None = None  # noqa: N815 - the OGC member name
+    numberReturned: int | None = None  # noqa: N815 - the OGC member name
+    links: list[OgcLink] = []
+
+
+class TileJSON(Model):
+    """TileJSON 3.0.0 of the vector tiles (``GET /tiles.json``)."""
+
+    tilejson: str
+    tiles: list[str]

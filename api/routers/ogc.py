@@ -18,6 +18,15 @@ from sqlalchemy.orm import Session
 
 import gridgeo
 from api.deps import get_session
+from api.schemas import (
+    OgcCollection,
+    OgcCollections,
+    OgcConformance,
+    OgcFeature,
+    OgcFeatureCollection,
+    OgcLanding,
+    errors,
+)
 from api.web import GeoJSONResponse, generation_etag, geojson_response, not_modified
 from gridgeo import ogc
 from gridgeo.errors import NotFound
@@ -49,7 +58,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
-@router.get("/", summary="OGC API landing page")
+@router.get("/", summary="OGC API landing page", response_model=OgcLanding)
 def landing_page(request: Request) -> dict[str, Any]:
     """Links to the API definition, the conformance declaration and the collections."""
     base = _base(request)
@@ -109,7 +118,9 @@ def api_definition(request: Request) -> Response:
     return JSONResponse(body, media_type=ogc.OPENAPI)
 
 
-@router.get("/conformance", summary="OGC API conformance declaration")
+@router.get(
+    "/conformance", summary="OGC API conformance declaration", response_model=OgcConformance
+)
 def conformance() -> dict[str, Any]:
     """The conformance classes the API implements."""
     return {"conformsTo": list(ogc.CONFORMANCE)}
@@ -170,7 +181,9 @@ def _published(session: Session) -> Generation | None:
         return None
 
 
-@router.get("/collections", summary="OGC API feature collections")
+@router.get(
+    "/collections", summary="OGC API feature collections", response_model=OgcCollections
+)
 def collections(request: Request, session: Session = Depends(get_session)) -> Response:
     """One collection per level of the published generation, and the special grids."""
     generation = _published(session)
@@ -190,7 +203,12 @@ def collections(request: Request, session: Session = Depends(get_session)) -> Re
     return not_modified(request, etag) or geojson_response(request, body, etag, media_type=ogc.JSON)
 
 
-@router.get("/collections/{collectionId}", summary="One OGC API feature collection")
+@router.get(
+    "/collections/{collectionId}",
+    summary="One OGC API feature collection",
+    response_model=OgcCollection,
+    responses=errors(404),
+)
 def collection(
     request: Request,
     collection_id: str = Path(..., alias="collectionId", max_length=64),
@@ -211,6 +229,8 @@ def collection(
     "/collections/{collectionId}/items",
     summary="Features of a collection (GeoJSON, paged)",
     response_class=GeoJSONResponse,
+    response_model=OgcFeatureCollection,
+    responses=errors(400, 404),
 )
 def items(
     request: Request,
@@ -294,6 +314,8 @@ def items(
     "/collections/{collectionId}/items/{featureId}",
     summary="One feature (GeoJSON)",
     response_class=GeoJSONResponse,
+    response_model=OgcFeature,
+    responses=errors(400, 404),
 )
 def item(
     request: Request,

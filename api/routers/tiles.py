@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.schemas import TileJSON, errors
 from api.web import cache_headers, generation_etag, not_modified
 from gridgeo.errors import NotFound
 from gridgeo.store.features import extents_by_level
@@ -84,6 +85,7 @@ def _published_id(session: Session) -> int:
     responses={
         200: {"content": {MVT: {}}, "description": "A Mapbox vector tile."},
         204: {"description": "No unit in this tile."},
+        **errors(404, 422),
     },
 )
 def tile(
@@ -115,7 +117,12 @@ def tile(
     return Response(data, media_type=MVT, headers=headers)
 
 
-@router.get("/tiles.json", summary="TileJSON of the vector tiles")
+@router.get(
+    "/tiles.json",
+    summary="TileJSON of the vector tiles",
+    response_model=TileJSON,
+    responses=errors(404),
+)
 def tilejson(request: Request, session: Session = Depends(get_session)) -> dict[str, Any]:
     """TileJSON 3.0.0: the tile URL template, zooms, bounds and layers."""
     generation = _published_id(session)

@@ -87,12 +87,12 @@ Output
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from gridgeo.errors import InvalidInput
 from gridgeo.locate import LocateIndex
@@ -105,6 +105,10 @@ from gridgeo.tracks._geo import (
     require_columns,
     wgs84_lonlat,
 )
+from gridgeo.tracks.detectors._patrols import PatrolArrays
+from gridgeo.tracks.detectors.replay import detect_replays_and_copies
+from gridgeo.tracks.detectors.spoofing import spoofing_records
+from gridgeo.tracks.detectors.vehicle import vehicle_records
 from gridgeo.tracks.join import (
     JOIN_COLUMNS,
     assignment_areas,
@@ -118,7 +122,10 @@ __all__ = [
     "FLAG_KINDS",
     "Thresholds",
     "authenticity_flags",
+    "detect_copies",
     "detect_no_noise",
+    "detect_spoofing",
+    "detect_vehicle",
     "detect_outside",
     "detect_replays",
     "detect_stationary",
@@ -131,6 +138,9 @@ FLAG_KINDS: Final[tuple[str, ...]] = (
     "too_regular",
     "no_noise",
     "replay",
+    "copy",
+    "spoofing",
+    "vehicle",
     "stationary",
     "outside",
 )
@@ -143,8 +153,6 @@ FLAG_COLUMNS: Final[tuple[str, ...]] = (
     "start",
     "end",
 )
-_MAX_CELL_PATROLS: Final = 20
-_MIN_SHARED_CELLS: Final = 10
 
 
 @dataclass(frozen=True)
@@ -161,10 +169,20 @@ class Thresholds:
     regular_min_fixes: int = 50
     noise_min_m: float = 0.5
     noise_min_fixes: int = 20
-    replay_cell_m: float = 5.0
-    replay_min_shared: float = 0.2
-    replay_max_median_m: float = 3.0
-    replay_min_order: float = 0.9
+    replay_h3_res: int = 10
+    replay_max_median_m: float = 15.0
+    replay_min_coverage: float = 0.8
+    replay_search_s: float = 900.0
+    copy_max_offset_m: float = 50.0
+    copy_min_time_match: float = 0.8
+    copy_max_residual_m: float = 2.0
+    walk_max_mps: float = 2.5
+    ebike_max_mps: float = 8.0
+    vehicle_lag_s: float = 120.0
+    vehicle_min_minutes: float = 5.0
+    vehicle_min_share: float = 0.2
+    spoof_max_correlation: float = 0.2
+    spoof_min_fixes: int = 30
     stationary_radius_m: float = 30.0
     stationary_min_minutes: float = 30.0
     stationary_noise_factor: float = 1.25
@@ -188,6 +206,7 @@ def authenticity_flags(
     dropped: pd.DataFrame | None = None,
     thresholds: Thresholds | None = None,
     kinds: tuple[str, ...] = FLAG_KINDS,
+    modes: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Run the authenticity checks of ``kinds`` on cleaned, split fixes.
 
@@ -209,6 +228,9 @@ def authenticity_flags(
     thresholds : Thresholds, optional
     kinds : tuple of str
         Checks to run (default all of :data:`FLAG_KINDS`).
+    modes : mapping, optional
+        Travel mode allowed (``walk`` or ``ebike``) by grid code or worker id,
+        for the ``vehicle`` check; unlisted grids allow ``ebike``.
 
     Returns
     -------
@@ -233,8 +255,14 @@ def authenticity_flags(
         parts.append(detect_too_regular(f, thresholds=th))
     if "no_noise" in kinds:
         parts.append(detect_no_noise(f, thresholds=th))
-    if "replay" in kinds:
-        parts.append(detect_replays(f, thresholds=th))
+    if "replay" in kinds or "copy" in kinds:
+        rep, cop = _replays_and_copies(f, th)
+        parts += [rep] if "replay" in kinds else []
+        parts += [cop] if "copy" in kinds else []
+    if "spoofing" in kinds:
+        parts.append(detect_spoofing(f, thresholds=th))
+    if "vehicle" in kinds:
+        parts.append(detect_vehicle(f, modes=modes, roster=roster, thresholds=th))
     if "stationary" in kinds:
         parts.append(detect_stationary(f, thresholds=th))
     if "outside" in kinds:
@@ -621,88 +649,52 @@ def _stay_length(x: np.ndarray, y: np.ndarray, r: float, chunk: int = 256) -> in
     return last_near + 1
 
 
-# --------------------------------------------------------------------------- replay
+# --------------------------------------------------------------------------- replay, copy
 
 
 def detect_replays(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
-    """Patrols that repeat an earlier patrol position for position (kind ``replay``)."""
+    """Near-replays of earlier patrols (kind ``replay``; :mod:`gridgeo.tracks.detectors.replay`)."""
+    return _replays_and_copies(fixes, thresholds)[0]
+
+
+def detect_copies(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Copied same-day tracks of colleagues (kind ``copy``; :mod:`~gridgeo.tracks.detectors.replay`)."""
+    return _replays_and_copies(fixes, thresholds)[1]
+
+
+def _replays_and_copies(
+    fixes: pd.DataFrame, thresholds: Thresholds | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     th = thresholds or Thresholds()
     f = _sorted(fixes)
-    p = _Patrols(f)
-    n = len(p.key)
-    if n == 0:
-        return _empty()
-    lon, lat = wgs84_lonlat(f)
-    x, y = local_xy(lon, lat)
-    # Patrols that stay put are left to the stationary check.
-    cx = pd.Series(x).groupby(p.pid).median().to_numpy()
-    cy = pd.Series(y).groupby(p.pid).median().to_numpy()
-    reach = pd.Series(np.hypot(x - cx[p.pid], y - cy[p.pid])).groupby(p.pid).max().to_numpy()
-    moving = reach > th.stationary_radius_m
-    h = th.replay_cell_m
-    kx = np.floor(x / h).astype(np.int64)
-    ky = np.floor(y / h).astype(np.int64)
-    cell = (kx << 32) + (ky & 0xFFFFFFFF)
-    keep = moving[p.pid]
-    pairs = pd.DataFrame({"cell": cell[keep], "pid": p.pid[keep]}).drop_duplicates()
-    n_cells = pairs.groupby("pid").size()
-    per_cell = pairs.groupby("cell")["pid"].transform("size")
-    pairs = pairs[(per_cell > 1) & (per_cell <= _MAX_CELL_PATROLS)]
-    if pairs.empty:
-        return _empty()
-    joined = pairs.merge(pairs, on="cell", suffixes=("_a", "_b"))
-    joined = joined[joined["pid_a"] != joined["pid_b"]]
-    shared = joined.groupby(["pid_a", "pid_b"]).size().rename("shared").reset_index()
-    a = shared["pid_a"].to_numpy()
-    b = shared["pid_b"].to_numpy()
-    earlier = (p.start[a] < p.start[b]) | ((p.start[a] == p.start[b]) & (a < b))
-    share = shared["shared"].to_numpy() / n_cells.reindex(b).to_numpy()
-    cand = shared[
-        earlier & (share >= th.replay_min_shared) & (shared["shared"] >= _MIN_SHARED_CELLS)
-    ]
-    best: dict[int, tuple[float, int, float, float]] = {}
-    for pa, pb in zip(cand["pid_a"].tolist(), cand["pid_b"].tolist(), strict=True):
-        ra = slice(int(p.first[pa]), int(p.last[pa]) + 1)
-        rb = slice(int(p.first[pb]), int(p.last[pb]) + 1)
-        tree = cKDTree(np.column_stack([x[ra], y[ra]]))
-        dist, nearest = tree.query(np.column_stack([x[rb], y[rb]]))
-        med = float(np.median(dist))
-        if med > th.replay_max_median_m or (pb in best and med >= best[pb][0]):
-            continue
-        order = _rank_correlation(nearest)
-        if abs(order) >= th.replay_min_order:
-            within = float(np.mean(dist <= th.replay_max_median_m))
-            best[pb] = (med, pa, within, order)
-    records = []
-    for pb, (med, pa, within, order) in sorted(best.items()):
-        src_key = str(p.key[p.first[pa]])
-        src_worker = str(p.worker[p.first[pa]])
-        records.append(
-            p.record(
-                pb,
-                "replay",
-                f"repeats patrol {src_key}: median distance to its fixes {med:.2f} m",
-                {
-                    "source_patrol_key": src_key,
-                    "source_worker_id": src_worker,
-                    "median_distance_m": _r(med, 3),
-                    "share_within_m": _r(within, 3),
-                    "order_correlation": _r(order, 3),
-                },
-            )
-        )
-    return _flags(records)
+    if len(f) == 0:
+        return _empty(), _empty()
+    rep, cop = detect_replays_and_copies(f, PatrolArrays.build(f), th)
+    return _flags(rep), _flags(cop)
 
 
-def _rank_correlation(matched: np.ndarray) -> float:
-    """Spearman correlation between fix order and the order of the matched fixes."""
-    if matched.size < 3:
-        return 0.0
-    ranks = pd.Series(matched).rank().to_numpy()
-    seq = np.arange(matched.size, dtype=np.float64)
-    if np.std(ranks) == 0:
-        return 0.0
-    return float(np.corrcoef(ranks, seq)[0, 1])
+def detect_spoofing(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Simulated movement (kind ``spoofing``; :mod:`gridgeo.tracks.detectors.spoofing`)."""
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    if len(f) == 0:
+        return _empty()
+    return _flags(spoofing_records(f, PatrolArrays.build(f), th))
+
+
+def detect_vehicle(
+    fixes: pd.DataFrame,
+    *,
+    modes: Mapping[str, str] | None = None,
+    roster: pd.DataFrame | None = None,
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """Riding or driving faster than the grid's mode (kind ``vehicle``; :mod:`~gridgeo.tracks.detectors.vehicle`)."""
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    if len(f) == 0:
+        return _empty()
+    return _flags(vehicle_records(f, PatrolArrays.build(f), th, modes=modes, roster=roster))
 
 
 # --------------------------------------------------------------------------- outside

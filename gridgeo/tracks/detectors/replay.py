@@ -1,0 +1,383 @@
+"""Near-replays of earlier patrols and copied tracks of colleagues (kinds ``replay``, ``copy``).
+
+Rule
+----
+A cheat who replays a patrol (his own or a colleague's, days later) or copies a
+colleague's same-day track keeps what cannot be faked cheaply: the *motion*
+of the source — where it was after how many seconds, its pauses and speed —
+while the positions get fresh noise (up to 10 m), an offset, dropped or
+resampled fixes. Two honest patrols along the same streets never share that
+motion: walking speeds differ by a few per cent and pauses by minutes, so after
+half an hour they are hundreds of metres apart at equal elapsed times.
+
+1. **Candidates from an index, not all pairs.** Each moving patrol (reach over
+   ``stationary_radius_m``) becomes the sequence of H3 cells
+   (resolution ``replay_h3_res``, 10: edges of about 66 m) of its fixes,
+   consecutive repeats and one-cell flickers (A B A) removed; its 3-cell
+   shingles (direction-free) are MinHashed (32 hashes) and banded (16 bands
+   of 2, locality-sensitive hashing: pairs with shingle Jaccard 0.3 are
+   candidates with probability 0.8, pairs with 0.5 with 0.99). Buckets
+   holding more than ``_MAX_BUCKET`` patrols are skipped (meeting places).
+2. **Time-aligned comparison.** For a candidate pair (earlier ``A``, later
+   ``B``), ``B``'s fixes are compared with ``A`` interpolated at ``t - s`` over
+   shifts ``s`` around the difference of their starts and of their ends (±
+   ``replay_search_s``, 10 s steps, then 1 s), forwards and backwards in time.
+   The distance of the pair is the median over ``B``'s fixes that fall inside
+   ``A``'s span (at least ``replay_min_coverage``, 80 %, of ``B``'s fixes).
+3. **Replay**: ``A`` ended before ``B`` began and the median distance is at
+   most ``replay_max_median_m`` (15 m: fresh noise of 10 m per fix has a
+   median of about 12 m). Evidence: source patrol and worker, shift,
+   median distance, share of fixes within 2 × the median, ``order_correlation``
+   (+1 forwards, −1 backwards).
+4. **Coincident tracks of two workers** (their periods overlap): after the
+   alignment, the offset ``o`` (median of the difference vectors) and the
+   residuals ``r = d - o`` are measured. Two phones carried together have
+   *independent* errors — residuals of several metres, correlated in time,
+   fix times that do not coincide. A transformed copy has the source's fix
+   time pattern (at least ``copy_min_time_match``, 80 %, of its fixes at the
+   source's times plus one constant shift) or the source's noise (residual
+   RMS at most ``copy_max_residual_m``, 2 m). Such a pair gets a ``copy``
+   flag naming both workers; the copier is named when the evidence says
+   which is the copy — a later upload (``uploaded_at`` or ``received_at``
+   column), or added white noise (its fix-to-line residuals at least 1.3 ×
+   the other's), or its clock shifted later — and otherwise left open
+   (``copier`` null). Joint patrols (independent noise) are not flagged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, Final
+
+import h3.api.basic_int as h3i
+import numpy as np
+import pandas as pd
+
+from gridgeo.tracks.detectors._patrols import FloatArray, PatrolArrays, rnd
+
+if TYPE_CHECKING:
+    from gridgeo.tracks.authenticity import Thresholds
+
+__all__ = ["candidate_pairs", "compare_pair", "detect_replays_and_copies"]
+
+_N_HASH: Final = 32
+_BAND: Final = 2
+_MAX_BUCKET: Final = 60
+_PRIME: Final = (1 << 61) - 1
+_UPLOAD_COLUMNS: Final = ("uploaded_at", "received_at")
+
+
+def _shingles(cells: list[int]) -> set[int]:
+    seq: list[int] = []
+    for c in cells:
+        if seq and seq[-1] == c:
+            continue
+        if len(seq) >= 2 and seq[-2] == c:  # A B A: flicker on a boundary
+            seq.pop()
+            continue
+        seq.append(c)
+    if len(seq) < 3:
+        return {hash(tuple(seq))} if seq else set()
+    out = set()
+    for i in range(len(seq) - 2):
+        fwd = (seq[i], seq[i + 1], seq[i + 2])
+        out.add(hash(min(fwd, fwd[::-1])))
+    return out
+
+
+def candidate_pairs(pa: PatrolArrays, patrols: np.ndarray, res: int, seed: int = 7) -> set[tuple[int, int]]:
+    """Pairs of patrols (indices into ``pa``) sharing a MinHash band bucket."""
+    cells = np.fromiter(
+        map(h3i.latlng_to_cell, pa.lat.tolist(), pa.lon.tolist(), repeat(res)),
+        dtype=np.uint64,
+        count=pa.lat.size,
+    )
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, _PRIME, _N_HASH, dtype=np.int64).astype(object)
+    b = rng.integers(0, _PRIME, _N_HASH, dtype=np.int64).astype(object)
+    buckets: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    for p in patrols.tolist():
+        r = pa.rows(p)
+        sh = _shingles(cells[r].tolist())
+        if not sh:
+            continue
+        v = np.array([s & ((1 << 61) - 1) for s in sh], dtype=object)
+        sig = [int(min((ai * v + bi) % _PRIME)) for ai, bi in zip(a, b, strict=True)]
+        for band in range(_N_HASH // _BAND):
+            key = (band, *sig[band * _BAND : (band + 1) * _BAND])
+            buckets[(key[0], key[1], key[2])].append(p)
+    pairs: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        if len(members) < 2 or len(members) > _MAX_BUCKET:
+            continue
+        for i, p in enumerate(members):
+            for q in members[i + 1 :]:
+                pairs.add((min(p, q), max(p, q)))
+    return pairs
+
+
+def _distances(
+    ta: FloatArray, xa: FloatArray, ya: FloatArray, tb: FloatArray, xb: FloatArray, yb: FloatArray,
+    shifts: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Median distance and coverage of B against A shifted by each of ``shifts``."""
+    tt = tb[None, :] - shifts[:, None]
+    inside = (tt >= ta[0]) & (tt <= ta[-1])
+    ix = np.interp(tt, ta, xa)
+    iy = np.interp(tt, ta, ya)
+    d = np.hypot(ix - xb[None, :], iy - yb[None, :])
+    d = np.where(inside, d, np.nan)
+    cov = inside.mean(axis=1)
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(np.where(inside.any(axis=1)[:, None], d, 0.0), axis=1)
+    return np.where(cov > 0, med, np.inf), cov
+
+
+def compare_pair(
+    ta: FloatArray, xa: FloatArray, ya: FloatArray, tb: FloatArray, xb: FloatArray, yb: FloatArray,
+    *, search_s: float, min_coverage: float,
+) -> dict[str, Any] | None:
+    """Best time alignment of B on A (forwards or backwards): shift, median distance, coverage."""
+    best: dict[str, Any] | None = None
+    for direction in (1, -1):
+        if direction == 1:
+            at, ax, ay = ta, xa, ya
+        else:
+            at, ax, ay = -ta[::-1], xa[::-1], ya[::-1]
+        centres = {tb[0] - at[0], tb[-1] - at[-1]}
+        for c in centres:
+            coarse = c + np.arange(-search_s, search_s + 1.0, 10.0)
+            med, cov = _distances(at, ax, ay, tb, xb, yb, coarse)
+            med = np.where(cov >= min_coverage, med, np.inf)
+            k = int(np.argmin(med))
+            if not np.isfinite(med[k]):
+                continue
+            fine = coarse[k] + np.arange(-10.0, 11.0, 1.0)
+            med2, cov2 = _distances(at, ax, ay, tb, xb, yb, fine)
+            med2 = np.where(cov2 >= min_coverage, med2, np.inf)
+            j = int(np.argmin(med2))
+            if best is None or med2[j] < best["median_m"]:
+                best = {
+                    "shift_s": float(fine[j]),
+                    "median_m": float(med2[j]),
+                    "coverage": float(cov2[j]),
+                    "direction": direction,
+                    "t": at,
+                    "x": ax,
+                    "y": ay,
+                }
+    return best
+
+
+def _roughness(t: FloatArray, x: FloatArray, y: FloatArray) -> float:
+    """Median distance of interior fixes from their neighbours' constant-speed line."""
+    if t.size < 5:
+        return float("nan")
+    span = t[2:] - t[:-2]
+    w = np.where(span > 0, (t[1:-1] - t[:-2]) / np.where(span > 0, span, 1.0), 0.5)
+    rx = x[1:-1] - (x[:-2] + w * (x[2:] - x[:-2]))
+    ry = y[1:-1] - (y[:-2] + w * (y[2:] - y[:-2]))
+    return float(np.median(np.hypot(rx, ry)))
+
+
+def _time_match(at: FloatArray, tb: FloatArray, s: float) -> float:
+    tt = tb - s
+    inside = (tt >= at[0] - 0.5) & (tt <= at[-1] + 0.5)
+    if not inside.any():
+        return 0.0
+    j = np.clip(np.searchsorted(at, tt), 1, at.size - 1)
+    near = np.minimum(np.abs(at[j] - tt), np.abs(at[j - 1] - tt))
+    return float(np.mean(near[inside] <= 0.5))
+
+
+def _copy_evidence(
+    al: dict[str, Any], tb: FloatArray, xb: FloatArray, yb: FloatArray
+) -> dict[str, float]:
+    at, ax, ay = al["t"], al["x"], al["y"]
+    # The clock shift that puts most of B's fixes on A's fix times (a copy's
+    # pattern survives any offset); near the position-based alignment.
+    trial = np.round(al["shift_s"]) + np.arange(-60.0, 61.0)
+    matches = np.array([_time_match(at, tb, s) for s in trial])
+    k = int(np.argmax(matches))
+    match = float(matches[k])
+    s = float(trial[k]) if match >= 0.5 else float(al["shift_s"])
+    al["shift_s"] = s
+    tt = tb - s
+    inside = (tt >= at[0]) & (tt <= at[-1])
+    dx = xb[inside] - np.interp(tt[inside], at, ax)
+    dy = yb[inside] - np.interp(tt[inside], at, ay)
+    ox, oy = float(np.median(dx)), float(np.median(dy))
+    rx, ry = dx - ox, dy - oy
+    rms = float(np.sqrt(np.mean(rx**2 + ry**2))) if rx.size else float("inf")
+    return {"offset_m": float(np.hypot(ox, oy)), "residual_rms_m": rms, "time_match": match}
+
+
+def detect_replays_and_copies(
+    fixes: pd.DataFrame, pa: PatrolArrays, th: Thresholds
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Replay and copy flag records (module docstring)."""
+    n = pa.n
+    if n < 2:
+        return [], []
+    cx = np.array([np.median(pa.x[pa.rows(p)]) for p in range(n)])
+    cy = np.array([np.median(pa.y[pa.rows(p)]) for p in range(n)])
+    reach = np.array(
+        [np.max(np.hypot(pa.x[pa.rows(p)] - cx[p], pa.y[pa.rows(p)] - cy[p])) for p in range(n)]
+    )
+    size = pa.last - pa.first + 1
+    moving = np.flatnonzero((reach > th.stationary_radius_m) & (size >= 8))
+    pairs = candidate_pairs(pa, moving, int(th.replay_h3_res))
+    pairs |= _coincident_pairs(pa, moving, cx, cy)
+    start = pa.t[pa.first]
+    end = pa.t[pa.last]
+    upload = _upload_times(fixes, pa)
+    rough = {p: _roughness(pa.t[pa.rows(p)], pa.x[pa.rows(p)], pa.y[pa.rows(p)]) for p in moving}
+    replays: dict[int, dict[str, Any]] = {}
+    copies: list[dict[str, Any]] = []
+    for p, q in sorted(pairs):
+        a, b = (p, q) if (start[p], p) <= (start[q], q) else (q, p)
+        overlap = start[b] <= end[a]
+        if overlap and pa.worker[pa.first[a]] == pa.worker[pa.first[b]]:
+            continue
+        ra, rb = pa.rows(a), pa.rows(b)
+        al = compare_pair(
+            pa.t[ra], pa.x[ra], pa.y[ra], pa.t[rb], pa.x[rb], pa.y[rb],
+            search_s=th.replay_search_s, min_coverage=th.replay_min_coverage,
+        )  # fmt: skip
+        if al is None:
+            continue
+        if not overlap:
+            if al["median_m"] > th.replay_max_median_m:
+                continue
+            if b in replays and replays[b]["median_m"] <= al["median_m"]:
+                continue
+            tt = pa.t[rb] - al["shift_s"]
+            ins = (tt >= al["t"][0]) & (tt <= al["t"][-1])
+            d = np.hypot(
+                np.interp(tt[ins], al["t"], al["x"]) - pa.x[rb][ins],
+                np.interp(tt[ins], al["t"], al["y"]) - pa.y[rb][ins],
+            )
+            within = float(np.mean(d <= max(2 * al["median_m"], 1.0)))
+            replays[b] = {**al, "source": a, "within": within}
+            continue
+        if al["median_m"] > th.copy_max_offset_m + th.replay_max_median_m:
+            continue
+        ev = _copy_evidence(al, pa.t[rb], pa.x[rb], pa.y[rb])
+        if ev["offset_m"] > th.copy_max_offset_m:
+            continue
+        same_times = ev["time_match"] >= th.copy_min_time_match
+        same_noise = ev["residual_rms_m"] <= th.copy_max_residual_m
+        if not (same_times or same_noise):
+            continue  # independent noise: a joint patrol
+        copier, why = _which_copy(a, b, upload, rough, al["shift_s"])
+        copies.append({"a": a, "b": b, "al": al, "ev": ev, "copier": copier, "why": why})
+    rep_records = []
+    for b, r in sorted(replays.items()):
+        a = int(r["source"])
+        src_key = str(pa.key[pa.first[a]])
+        rep_records.append(
+            pa.record(
+                b,
+                "replay",
+                f"repeats patrol {src_key} shifted by {r['shift_s'] / 86400:.2f} days: median "
+                f"distance at equal elapsed time {r['median_m']:.1f} m",
+                {
+                    "source_patrol_key": src_key,
+                    "source_worker_id": str(pa.worker[pa.first[a]]),
+                    "shift_s": rnd(r["shift_s"], 1),
+                    "median_distance_m": rnd(r["median_m"], 3),
+                    "share_within_m": rnd(r["within"], 3),
+                    "coverage": rnd(r["coverage"], 3),
+                    "order_correlation": float(r["direction"]),
+                    "source_start": rnd(pa.t[pa.first[a]], 0),
+                    "source_end": rnd(pa.t[pa.last[a]], 0),
+                },
+            )
+        )
+    copy_records = []
+    for c in copies:
+        a, b = int(c["a"]), int(c["b"])
+        wa, wb = str(pa.worker[pa.first[a]]), str(pa.worker[pa.first[b]])
+        copier = c["copier"]
+        ev = {
+            "copier": None if copier is None else str(pa.worker[pa.first[copier]]),
+            "original": None if copier is None else (wa if copier == b else wb),
+            "copier_evidence": c["why"],
+            "offset_m": rnd(c["ev"]["offset_m"], 2),
+            "residual_rms_m": rnd(c["ev"]["residual_rms_m"], 3),
+            "time_match": rnd(c["ev"]["time_match"], 3),
+            "shift_s": rnd(c["al"]["shift_s"], 1),
+            "median_distance_m": rnd(c["al"]["median_m"], 2),
+        }
+        targets = [copier] if copier is not None else [a, b]
+        for p in targets:
+            other = b if p == a else a
+            e = dict(ev)
+            e["other_patrol_key"] = str(pa.key[pa.first[other]])
+            e["other_worker_id"] = str(pa.worker[pa.first[other]])
+            who = "copied from" if copier is not None else "coincides with"
+            copy_records.append(
+                pa.record(
+                    p,
+                    "copy",
+                    f"{who} {e['other_worker_id']}'s patrol: offset {ev['offset_m']:.1f} m, "
+                    f"residual {ev['residual_rms_m']:.2f} m, {ev['time_match']:.0%} of fix "
+                    "times shared",
+                    e,
+                )
+            )
+    return rep_records, copy_records
+
+
+def _coincident_pairs(
+    pa: PatrolArrays, patrols: np.ndarray, cx: FloatArray, cy: FloatArray, cell_m: float = 1000.0
+) -> set[tuple[int, int]]:
+    """Pairs of patrols of different workers overlapping in time with centres in adjacent 1 km cells."""
+    start, end = pa.t[pa.first], pa.t[pa.last]
+    by_cell: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for p in patrols.tolist():
+        by_cell[(int(cx[p] // cell_m), int(cy[p] // cell_m))].append(p)
+    pairs: set[tuple[int, int]] = set()
+    for (i, j), members in by_cell.items():
+        near = [q for di in (-1, 0, 1) for dj in (-1, 0, 1) for q in by_cell.get((i + di, j + dj), [])]
+        if len(near) < 2:
+            continue
+        ns = np.array(near)
+        order = np.argsort(start[ns])
+        ns = ns[order]
+        for p in members:
+            lo = np.searchsorted(start[ns], start[p] - 12 * 3600)
+            for q in ns[lo:].tolist():
+                if start[q] > end[p]:
+                    break
+                if q != p and end[q] >= start[p] and pa.worker[pa.first[q]] != pa.worker[pa.first[p]]:
+                    pairs.add((min(p, q), max(p, q)))
+    return pairs
+
+
+def _upload_times(fixes: pd.DataFrame, pa: PatrolArrays) -> dict[int, float]:
+    for col in _UPLOAD_COLUMNS:
+        if col in fixes.columns:
+            v = pd.to_datetime(fixes[col], utc=True, errors="coerce")
+            sec = (v - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+            out = {}
+            for p in range(pa.n):
+                s = sec[pa.rows(p)]
+                if np.isfinite(s).any():
+                    out[p] = float(np.nanmax(s))
+            return out
+    return {}
+
+
+def _which_copy(
+    a: int, b: int, upload: dict[int, float], rough: dict[int, float], shift: float
+) -> tuple[int | None, str]:
+    if a in upload and b in upload and abs(upload[a] - upload[b]) >= 1.0:
+        return (b, "later upload") if upload[b] > upload[a] else (a, "later upload")
+    ra, rb = rough.get(a, np.nan), rough.get(b, np.nan)
+    if np.isfinite(ra) and np.isfinite(rb) and max(ra, rb) >= 1.3 * min(ra, rb) + 0.3:
+        return (b, "added noise") if rb > ra else (a, "added noise")
+    if abs(shift) >= 1.0:
+        return (b, "clock shifted later") if shift > 0 else (a, "clock shifted later")
+    return None, "undetermined"

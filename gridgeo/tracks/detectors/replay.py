@@ -68,6 +68,27 @@ _PRIME: Final = (1 << 61) - 1
 _UPLOAD_COLUMNS: Final = ("uploaded_at", "received_at")
 
 
+def _densify(
+    pa: PatrolArrays, patrols: np.ndarray, step_m: float
+) -> tuple[FloatArray, FloatArray, np.ndarray]:
+    """Points every ``step_m`` along each patrol's polyline (so dropped fixes barely matter)."""
+    rows = np.concatenate([np.arange(pa.first[p], pa.last[p] + 1) for p in patrols.tolist()] or [[]])
+    rows = rows.astype(np.int64)
+    if rows.size == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
+    nxt = np.minimum(rows + 1, pa.x.size - 1)
+    same = (pa.pid[nxt] == pa.pid[rows]) & (nxt != rows)
+    seg = np.where(same, np.hypot(pa.x[nxt] - pa.x[rows], pa.y[nxt] - pa.y[rows]), 0.0)
+    k = np.minimum(np.ceil(seg / step_m), 200).astype(np.int64)
+    k = np.maximum(k, 1)
+    rep = np.repeat(rows, k)
+    frac = (np.arange(rep.size) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(k, k)
+    nx = np.repeat(nxt, k)
+    lat = pa.lat[rep] + frac * (pa.lat[nx] - pa.lat[rep]) * np.repeat(same, k)
+    lon = pa.lon[rep] + frac * (pa.lon[nx] - pa.lon[rep]) * np.repeat(same, k)
+    return lat, lon, pa.pid[rep]
+
+
 def _shingles(cells: list[int]) -> set[int]:
     seq: list[int] = []
     for c in cells:
@@ -88,18 +109,19 @@ def _shingles(cells: list[int]) -> set[int]:
 
 def candidate_pairs(pa: PatrolArrays, patrols: np.ndarray, res: int, seed: int = 7) -> set[tuple[int, int]]:
     """Pairs of patrols (indices into ``pa``) sharing a MinHash band bucket."""
-    cells = np.fromiter(
-        map(h3i.latlng_to_cell, pa.lat.tolist(), pa.lon.tolist(), repeat(res)),
+    lat, lon, owner = _densify(pa, patrols, step_m=20.0)
+    cells_all = np.fromiter(
+        map(h3i.latlng_to_cell, lat.tolist(), lon.tolist(), repeat(res)),
         dtype=np.uint64,
-        count=pa.lat.size,
+        count=lat.size,
     )
+    bounds = np.searchsorted(owner, np.arange(pa.n + 1))
     rng = np.random.default_rng(seed)
     a = rng.integers(1, _PRIME, _N_HASH, dtype=np.int64).astype(object)
     b = rng.integers(0, _PRIME, _N_HASH, dtype=np.int64).astype(object)
     buckets: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for p in patrols.tolist():
-        r = pa.rows(p)
-        sh = _shingles(cells[r].tolist())
+        sh = _shingles(cells_all[bounds[p] : bounds[p + 1]].tolist())
         if not sh:
             continue
         v = np.array([s & ((1 << 61) - 1) for s in sh], dtype=object)
@@ -119,19 +141,27 @@ def candidate_pairs(pa: PatrolArrays, patrols: np.ndarray, res: int, seed: int =
 
 def _distances(
     ta: FloatArray, xa: FloatArray, ya: FloatArray, tb: FloatArray, xb: FloatArray, yb: FloatArray,
-    shifts: FloatArray,
+    shifts: FloatArray, *, exact: bool,
 ) -> tuple[FloatArray, FloatArray]:
-    """Median distance and coverage of B against A shifted by each of ``shifts``."""
+    """Distance of B to A shifted by each of ``shifts`` and B's coverage by A's span.
+
+    ``exact``: the median distance over covered fixes; otherwise (coarse search)
+    the mean of distances capped at 100 m, a cheap stand-in.
+    """
     tt = tb[None, :] - shifts[:, None]
     inside = (tt >= ta[0]) & (tt <= ta[-1])
-    ix = np.interp(tt, ta, xa)
-    iy = np.interp(tt, ta, ya)
-    d = np.hypot(ix - xb[None, :], iy - yb[None, :])
-    d = np.where(inside, d, np.nan)
+    d = np.hypot(np.interp(tt, ta, xa) - xb[None, :], np.interp(tt, ta, ya) - yb[None, :])
     cov = inside.mean(axis=1)
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(np.where(inside.any(axis=1)[:, None], d, 0.0), axis=1)
-    return np.where(cov > 0, med, np.inf), cov
+    cnt = np.maximum(inside.sum(axis=1), 1)
+    if exact:
+        d = np.where(inside, d, np.inf)
+        d.sort(axis=1)
+        rows = np.arange(shifts.size)
+        mid = (cnt - 1) // 2
+        val = 0.5 * (d[rows, mid] + d[rows, cnt // 2])
+    else:
+        val = np.where(inside, np.minimum(d, 100.0), 0.0).sum(axis=1) / cnt
+    return np.where(cov > 0, val, np.inf), cov
 
 
 def compare_pair(
@@ -140,33 +170,37 @@ def compare_pair(
 ) -> dict[str, Any] | None:
     """Best time alignment of B on A (forwards or backwards): shift, median distance, coverage."""
     best: dict[str, Any] | None = None
+    sub = np.unique(np.linspace(0, tb.size - 1, min(tb.size, 60)).round().astype(np.int64))
+    sb, sx, sy = tb[sub], xb[sub], yb[sub]
     for direction in (1, -1):
         if direction == 1:
             at, ax, ay = ta, xa, ya
         else:
             at, ax, ay = -ta[::-1], xa[::-1], ya[::-1]
-        centres = {tb[0] - at[0], tb[-1] - at[-1]}
-        for c in centres:
-            coarse = c + np.arange(-search_s, search_s + 1.0, 10.0)
-            med, cov = _distances(at, ax, ay, tb, xb, yb, coarse)
-            med = np.where(cov >= min_coverage, med, np.inf)
-            k = int(np.argmin(med))
-            if not np.isfinite(med[k]):
-                continue
-            fine = coarse[k] + np.arange(-10.0, 11.0, 1.0)
-            med2, cov2 = _distances(at, ax, ay, tb, xb, yb, fine)
-            med2 = np.where(cov2 >= min_coverage, med2, np.inf)
-            j = int(np.argmin(med2))
-            if best is None or med2[j] < best["median_m"]:
-                best = {
-                    "shift_s": float(fine[j]),
-                    "median_m": float(med2[j]),
-                    "coverage": float(cov2[j]),
-                    "direction": direction,
-                    "t": at,
-                    "x": ax,
-                    "y": ay,
-                }
+        coarse = np.unique(
+            np.concatenate(
+                [c + np.arange(-search_s, search_s + 1.0, 10.0) for c in (tb[0] - at[0], tb[-1] - at[-1])]
+            )
+        )
+        cost, cov = _distances(at, ax, ay, sb, sx, sy, coarse, exact=False)
+        cost = np.where(cov >= min_coverage, cost, np.inf)
+        k = int(np.argmin(cost))
+        if not np.isfinite(cost[k]) or cost[k] >= 90.0:
+            continue
+        fine = coarse[k] + np.arange(-10.0, 11.0, 1.0)
+        med, cov2 = _distances(at, ax, ay, tb, xb, yb, fine, exact=True)
+        med = np.where(cov2 >= min_coverage, med, np.inf)
+        j = int(np.argmin(med))
+        if np.isfinite(med[j]) and (best is None or med[j] < best["median_m"]):
+            best = {
+                "shift_s": float(fine[j]),
+                "median_m": float(med[j]),
+                "coverage": float(cov2[j]),
+                "direction": direction,
+                "t": at,
+                "x": ax,
+                "y": ay,
+            }
     return best
 
 

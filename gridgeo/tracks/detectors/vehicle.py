@@ -5,10 +5,12 @@ Rule
 Each grid allows a travel mode: ``walk`` in urban grids, ``ebike`` in large
 rural ones (configurable per grid or per worker with ``modes``; a grid not
 listed allows ``ebike``, so without configuration only cars are caught). The
-speed at a fix is the straight-line distance to the first fix at least
-``vehicle_lag_s`` (120 s) later, divided by the time between them: GPS error,
-correlated over tens of seconds, adds at most 2 × 10–20 m over 120 s, i.e.
-0.2–0.3 m/s, while the lag still resolves a car's stops at junctions. A
+speed at a fix is the path length (over fixes thinned to at least 30 s apart)
+to the first fix at least ``vehicle_lag_s`` (120 s) later, divided by the
+time between them: a car circling a small grid covers a long path with little
+net displacement. GPS error, correlated over tens of seconds, moves fixes
+30 s apart by only a fraction of its size, adding about 0.2–0.3 m/s, while
+the lag still resolves a car's stops at junctions. A
 patrol is flagged when the time spent above the mode's limit is at least
 ``vehicle_min_minutes`` (5) and at least ``vehicle_min_share`` (20 %) of the
 patrol: sustained, not a sprint for a bus.
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from gridgeo.errors import InvalidInput
-from gridgeo.tracks.detectors._patrols import PatrolArrays, lag_speed, rnd
+from gridgeo.tracks.detectors._patrols import FloatArray, PatrolArrays, rnd
 
 if TYPE_CHECKING:
     from gridgeo.tracks.authenticity import Thresholds
@@ -67,7 +69,9 @@ def vehicle_records(
         t, x, y = pa.t[r], pa.x[r], pa.y[r]
         if t.size < 3:
             continue
-        v, span = lag_speed(t, x, y, th.vehicle_lag_s)
+        keep = _thin(t, 30.0)
+        t, x, y = t[keep], x[keep], y[keep]
+        v, span = path_speed(t, x, y, th.vehicle_lag_s)
         gap = np.diff(t, append=t[-1])
         w = np.minimum(gap, 300.0)
         fast = (span > 0) & (span <= 4 * th.vehicle_lag_s) & (v > limit)
@@ -97,3 +101,27 @@ def vehicle_records(
             )
         )
     return records
+
+
+def _thin(t: FloatArray, min_dt: float) -> np.ndarray:
+    """Indices of fixes kept greedily at least ``min_dt`` apart (first and last kept)."""
+    keep = [0]
+    last = t[0]
+    for i in range(1, t.size):
+        if t[i] - last >= min_dt:
+            keep.append(i)
+            last = t[i]
+    if keep[-1] != t.size - 1:
+        keep.append(t.size - 1)
+    return np.asarray(keep, dtype=np.int64)
+
+
+def path_speed(t: FloatArray, x: FloatArray, y: FloatArray, lag_s: float) -> tuple[FloatArray, FloatArray]:
+    """Path length over at least ``lag_s`` from each fix, per second, and the span (0: none)."""
+    cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+    j = np.searchsorted(t, t + lag_s, side="left")
+    ok = j < t.size
+    jj = np.where(ok, j, 0)
+    dt = np.where(ok, t[jj] - t, 0.0)
+    v = np.where(ok & (dt > 0), (cum[jj] - cum) / np.where(dt > 0, dt, 1.0), 0.0)
+    return v, dt

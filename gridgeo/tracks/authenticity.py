@@ -181,12 +181,16 @@ class Thresholds:
     vehicle_lag_s: float = 120.0
     vehicle_min_minutes: float = 5.0
     vehicle_min_share: float = 0.2
-    spoof_max_correlation: float = 0.2
+    spoof_max_correlation: float = 0.0
+    spoof_max_interval_s: float = 20.0
     spoof_min_fixes: int = 30
     stationary_radius_m: float = 30.0
     stationary_min_minutes: float = 30.0
     stationary_noise_factor: float = 1.25
     stationary_noise_floor_m: float = 8.0
+    stationary_drift_radius_m: float = 60.0
+    stationary_drift_min_minutes: float = 60.0
+    stationary_drift_max_m: float = 30.0
     outside_max_share: float = 0.5
     gap_minutes: float = 15.0
 
@@ -546,6 +550,15 @@ def detect_no_noise(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None
 def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
     """Long stays within a small radius during a patrol (kind ``stationary``).
 
+    Two rules (module docstring): ``noise`` — a stay of ``stationary_min_minutes``
+    within ``stationary_radius_m`` scattering no more than the stated accuracy;
+    ``drift`` — a stay of ``stationary_drift_min_minutes`` (60) within
+    ``stationary_drift_radius_m`` (60 m) whose median distance from its centre
+    is at most ``stationary_drift_max_m`` (30 m), whatever accuracy the phone
+    claims: a phone left on a table drifts 10–30 m with correlated GPS error
+    (the positions' lag-1 correlation is reported as evidence), while nobody
+    patrols for an hour inside a 60 m circle.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -557,11 +570,29 @@ def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = No
     39.5
     """
     th = thresholds or Thresholds()
+    noise = _stationary(fixes, th, th.stationary_radius_m, th.stationary_min_minutes, "noise")
+    drift = _stationary(
+        fixes, th, th.stationary_drift_radius_m, th.stationary_drift_min_minutes, "drift"
+    )
+    if len(drift) and len(noise):
+        seen = set(zip(noise["patrol_key"], noise["start"], strict=True))
+        overlap = [
+            any(k == pk and abs((st - s0).total_seconds()) < 3600 for pk, s0 in seen)
+            for k, st in zip(drift["patrol_key"], drift["start"], strict=True)
+        ]
+        drift = drift[~np.asarray(overlap, dtype=bool)]
+    out = pd.concat([x for x in (noise, drift) if len(x)] or [_empty()], ignore_index=True)
+    return out.sort_values(["worker_id", "start"], kind="stable").reset_index(drop=True)
+
+
+def _stationary(
+    fixes: pd.DataFrame, th: Thresholds, r: float, minutes: float, rule: str
+) -> pd.DataFrame:
+    """Stays of one rule (``noise`` or ``drift``)."""
     f = _sorted(fixes)
     p = _Patrols(f)
     n = len(p.key)
-    min_s = th.stationary_min_minutes * 60.0
-    r = th.stationary_radius_m
+    min_s = minutes * 60.0
     if n < 2:
         return _empty()
     lon, lat = wgs84_lonlat(f)
@@ -607,8 +638,13 @@ def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = No
             th.stationary_noise_factor * float(np.median(acc[rows])),
             th.stationary_noise_floor_m,
         )
-        if spread > noise:
+        if rule == "noise" and spread > noise:
             continue  # moving about inside the circle, not lying still
+        if rule == "drift" and spread > th.stationary_drift_max_m:
+            continue
+        dx, dy = x[rows] - cx, y[rows] - cy
+        den = float(np.sqrt(np.sum(dx[:-1] ** 2 + dy[:-1] ** 2) * np.sum(dx[1:] ** 2 + dy[1:] ** 2)))
+        corr = float(np.sum(dx[:-1] * dx[1:] + dy[:-1] * dy[1:]) / den) if den > 0 else 0.0
         rec = p.record(
             pid,
             "stationary",
@@ -620,6 +656,9 @@ def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = No
                 "lat": _r(np.median(lat[rows]), 6),
                 "max_distance_m": _r(float(dist.max()), 1),
                 "median_distance_m": _r(spread, 1),
+                "median_accuracy_m": _r(float(np.median(acc[rows])), 1),
+                "position_correlation": _r(corr, 3),
+                "rule": rule,
             },
         )
         rec["start"], rec["end"] = float(p.t[i]), float(p.t[last])

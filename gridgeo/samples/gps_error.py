@@ -212,22 +212,33 @@ def indoor_gaps(
 
 
 def _ar1(rng: np.random.Generator, group: IntArray, t: FloatArray, tau: FloatArray) -> FloatArray:
-    """Unit-variance Gauss–Markov series restarting at each group (``tau`` per row)."""
+    """Unit-variance Gauss–Markov series restarting at each group (``tau`` per row).
+
+    Rows of a group are contiguous; the recurrence runs over the position within
+    the group, vectorised across groups.
+    """
     n = t.size
-    out = np.empty(n)
     w = rng.normal(size=n)
     if n == 0:
-        return out
+        return np.empty(0)
     new = np.ones(n, dtype=bool)
     new[1:] = group[1:] != group[:-1]
     dt = np.zeros(n)
     dt[1:] = np.maximum(t[1:] - t[:-1], 0.0)
     rho = np.where(new, 0.0, np.exp(-dt / tau))
     scale = np.sqrt(1.0 - rho**2)
-    prev = 0.0
-    for i in range(n):  # a recurrence; a few million steps at most
-        prev = rho[i] * prev + scale[i] * w[i]
-        out[i] = prev
+    starts = np.flatnonzero(new)
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
+    order = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[order], np.arange(int(rank.max()) + 2))
+    out = np.empty(n)
+    prev = np.zeros(starts.size)
+    for k in range(int(rank.max()) + 1):
+        rows = order[bounds[k] : bounds[k + 1]]  # the k-th fix of every group that long
+        g = np.searchsorted(starts, rows, side="right") - 1
+        val = rho[rows] * prev[g] + scale[rows] * w[rows]
+        prev[g] = val
+        out[rows] = val
     return out
 
 

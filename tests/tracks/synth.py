@@ -41,6 +41,7 @@ class Month:
     frames: list[pd.DataFrame] = field(default_factory=list)
     truth: list[dict[str, Any]] = field(default_factory=list)
     honest: list[str] = field(default_factory=list)  # patrol keys
+    joint: list[tuple[str, str]] = field(default_factory=list)  # honest pairs walking together
 
     def fixes(self) -> pd.DataFrame:
         f = pd.concat(self.frames, ignore_index=True)
@@ -183,6 +184,7 @@ def honest_month(rng: np.random.Generator, days: int = 20) -> tuple[Month, dict[
             if rng.random() < 0.15:  # joint patrol
                 frames = honest_patrol(rng, g, a, day + pd.Timedelta(minutes=rng.uniform(0, 60)),
                                        partner=b)
+                m.joint.append((key_of(frames[0]), key_of(frames[1])))
             else:
                 frames = []
                 for w in (a, b):
@@ -203,6 +205,7 @@ def plant_cheats(
     per_kind: int = 10,
     replay_noise: tuple[float, float] = (0.0, 10.0),
     copy_offset: tuple[float, float] = (0.0, 30.0),
+    kinds: tuple[str, ...] = ("replay", "copy", "spoofing", "vehicle", "stationary"),
 ) -> None:
     """Append cheats of each kind to ``m`` (later days than the honest month)."""
     honest = list(m.frames)
@@ -212,7 +215,7 @@ def plant_cheats(
     def later(k: int) -> pd.Timestamp:
         return day + pd.Timedelta(days=k // 3, hours=float(rng.uniform(0, 6)))
 
-    for k in range(per_kind):  # replays: own or a colleague's earlier patrol
+    for k in range(per_kind if "replay" in kinds else 0):  # replays: own or a colleague's earlier patrol
         src = honest[int(rng.integers(len(honest)))]
         w = str(src["worker_id"].iloc[0]) if rng.random() < 0.5 else names[int(rng.integers(len(names)))]
         keep = rng.random(len(src)) > rng.uniform(0.0, 0.3)
@@ -225,10 +228,10 @@ def plant_cheats(
         m.frames.append(fr)
         m.truth.append({"kind": "replay", "key": key_of(fr), "worker_id": w, "noise_m": s,
                         "source_key": key_of(src)})
-    for k in range(per_kind):  # copies of a colleague's same-day patrol
+    for k in range(per_kind if "copy" in kinds else 0):  # copies of a colleague's same-day patrol
         g = list(workers.values())[int(rng.integers(len(workers)))]
         a, b = f"{g.code}a", f"{g.code}b"
-        start = later(k) + pd.Timedelta(days=10)
+        start = day + pd.Timedelta(days=10 + k, hours=float(rng.uniform(0, 6)))
         orig = honest_patrol(rng, g, a, start)[0]
         off = rng.uniform(*copy_offset)
         th = rng.uniform(0, 2 * np.pi)
@@ -244,7 +247,7 @@ def plant_cheats(
         m.honest.append(key_of(orig))
         m.truth.append({"kind": "copy", "key": key_of(cp), "worker_id": b, "offset_m": off,
                         "original_worker_id": a, "original_key": key_of(orig)})
-    for k in range(per_kind):  # spoofing app: straight legs, constant speed, white noise
+    for k in range(per_kind if "spoofing" in kinds else 0):  # spoofing app: straight legs, constant speed, white noise
         w = names[int(rng.integers(len(names)))]
         g = workers[w]
         speed = 1.3 if g.mode == "walk" else 4.5
@@ -260,7 +263,7 @@ def plant_cheats(
         m.frames.append(fr)
         m.truth.append({"kind": "spoofing", "key": key_of(fr), "worker_id": w})
     urban = [w for w in names if workers[w].mode == "walk"]
-    for k in range(per_kind):  # driven by car instead of walked
+    for k in range(per_kind if "vehicle" in kinds else 0):  # driven by car instead of walked
         w = urban[int(rng.integers(len(urban)))]
         g = workers[w]
         dur = rng.uniform(25, 40) * 60
@@ -272,7 +275,7 @@ def plant_cheats(
         fr = to_frame(w, later(k) + pd.Timedelta(days=30), tt, x, y, acc)
         m.frames.append(fr)
         m.truth.append({"kind": "vehicle", "key": key_of(fr), "worker_id": w})
-    for k in range(per_kind):  # phone left at home, drifting, optimistic accuracy
+    for k in range(per_kind if "stationary" in kinds else 0):  # phone left at home, drifting, optimistic accuracy
         w = names[int(rng.integers(len(names)))]
         g = workers[w]
         dur = rng.uniform(1, 8) * 3600

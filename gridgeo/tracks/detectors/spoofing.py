@@ -7,14 +7,15 @@ velocity and, to look real, adds noise drawn afresh for every fix. Real GPS
 error is temporally correlated (Gauss–Markov, correlation time of tens of
 seconds to minutes; see :mod:`gridgeo.samples.gps_error`), and real walking
 changes speed and heading continuously. Evidence, any of which flags a patrol
-of at least ``spoof_min_fixes`` (30) fixes:
+of at least ``spoof_min_fixes`` (30) fixes (the first two flag):
 
 ``mock_location``
     The phone itself said so (``is_mock``/``mock`` column true on at least one
     fix; Android's ``Location.isMock()``). Absent column: no evidence.
-``constant_accuracy``
+``constant_accuracy`` (supporting evidence, never a flag alone)
     Every fix reports the same ``accuracy_m``: receivers re-estimate it with
-    every fix as satellites and signal change; simulators send a constant.
+    every fix as satellites and signal change; simulators send a constant,
+    but so do some loggers and upload tools that fill a default.
 ``white_residuals``
     The track is cut into pieces of constant velocity (top-down: a piece is
     split at its worst fix while that fix lies more than 3 noise units off the
@@ -106,9 +107,9 @@ def spoofing_records(fixes: pd.DataFrame, pa: PatrolArrays, th: Thresholds) -> l
                 records.append(pa.record(p, "spoofing", "; ".join(reasons), evidence))
             continue
         finite = acc[np.isfinite(acc)]
-        if finite.size == n and np.unique(finite).size == 1:
+        constant = finite.size == n and np.unique(finite).size == 1
+        if constant:  # supporting evidence only: loggers and old apps send a fixed value
             evidence["constant_accuracy_m"] = rnd(finite[0], 1)
-            reasons.append(f"all {n} fixes report the same accuracy {finite[0]:g} m")
         dt = float(np.median(np.diff(t))) if n > 1 else 0.0
         if 0 < dt <= th.spoof_max_interval_s:
             c, pairs = residual_correlation(t, x, y)

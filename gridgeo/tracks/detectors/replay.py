@@ -360,6 +360,8 @@ def detect_replays_and_copies(
             e = dict(ev)
             e["other_patrol_key"] = str(pa.key[pa.first[other]])
             e["other_worker_id"] = str(pa.worker[pa.first[other]])
+            e["other_start"] = rnd(pa.t[pa.first[other]], 0)
+            e["other_end"] = rnd(pa.t[pa.last[other]], 0)
             who = "copied from" if copier is not None else "coincides with"
             copy_records.append(
                 pa.record(

@@ -83,8 +83,10 @@ def _mock(fixes: pd.DataFrame) -> np.ndarray | None:
     for col in _MOCK_COLUMNS:
         if col in fixes.columns:
             v = fixes[col]
-            if v.dtype == object:
-                v = v.astype(str).str.lower().isin(["true", "1", "yes", "t"])
+            if v.dtype == object or isinstance(v.dtype, pd.StringDtype):
+                return np.asarray(v.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "t"]))
+            if isinstance(v.dtype, pd.BooleanDtype) or v.dtype == bool:
+                return np.asarray(v.astype("boolean").fillna(False).to_numpy(dtype=bool))
             return np.asarray(pd.to_numeric(v, errors="coerce").fillna(0).to_numpy() > 0)
     return None
 

@@ -1,4 +1,7 @@
-"""Authenticity flags under review (analyst or admin token: worker ids and suspicions are personal data)."""
+"""Authenticity flags under review.
+
+Analyst or admin token only: worker ids and suspicions are personal data.
+"""
 
 from __future__ import annotations
 

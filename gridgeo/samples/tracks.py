@@ -111,7 +111,6 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgeo.crs import from_wgs84
-from gridgeo.samples.gps_error import ENVIRONMENTS, draw_errors, indoor_gaps
 from gridgeo.errors import InvalidInput
 from gridgeo.samples.events import (
     LOCAL_TZ,
@@ -120,6 +119,7 @@ from gridgeo.samples.events import (
     local_period,
     sample_points_in_polygons,
 )
+from gridgeo.samples.gps_error import ENVIRONMENTS, draw_errors, indoor_gaps
 
 __all__ = ["FAKE_KINDS", "ROSTER_COLUMNS", "TRACK_COLUMNS", "generate_tracks"]
 

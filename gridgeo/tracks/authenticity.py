@@ -643,7 +643,8 @@ def _stationary(
         if rule == "drift" and spread > th.stationary_drift_max_m:
             continue
         dx, dy = x[rows] - cx, y[rows] - cy
-        den = float(np.sqrt(np.sum(dx[:-1] ** 2 + dy[:-1] ** 2) * np.sum(dx[1:] ** 2 + dy[1:] ** 2)))
+        ss0 = np.sum(dx[:-1] ** 2 + dy[:-1] ** 2)
+        den = float(np.sqrt(ss0 * np.sum(dx[1:] ** 2 + dy[1:] ** 2)))
         corr = float(np.sum(dx[:-1] * dx[1:] + dy[:-1] * dy[1:]) / den) if den > 0 else 0.0
         rec = p.record(
             pid,
@@ -697,7 +698,10 @@ def detect_replays(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None)
 
 
 def detect_copies(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
-    """Copied same-day tracks of colleagues (kind ``copy``; :mod:`~gridgeo.tracks.detectors.replay`)."""
+    """Copied same-day tracks of colleagues (kind ``copy``).
+
+    See :mod:`gridgeo.tracks.detectors.replay`.
+    """
     return _replays_and_copies(fixes, thresholds)[1]
 
 
@@ -728,7 +732,10 @@ def detect_vehicle(
     roster: pd.DataFrame | None = None,
     thresholds: Thresholds | None = None,
 ) -> pd.DataFrame:
-    """Riding or driving faster than the grid's mode (kind ``vehicle``; :mod:`~gridgeo.tracks.detectors.vehicle`)."""
+    """Riding or driving faster than the grid's mode allows (kind ``vehicle``).
+
+    See :mod:`gridgeo.tracks.detectors.vehicle`.
+    """
     th = thresholds or Thresholds()
     f = _sorted(fixes)
     if len(f) == 0:

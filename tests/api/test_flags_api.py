@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
-import pandas as pd
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 

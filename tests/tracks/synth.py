@@ -182,8 +182,9 @@ def honest_month(rng: np.random.Generator, days: int = 20) -> tuple[Month, dict[
         for d in range(days):
             day = DAY0 + pd.Timedelta(days=d)
             if rng.random() < 0.15:  # joint patrol
-                frames = honest_patrol(rng, g, a, day + pd.Timedelta(minutes=rng.uniform(0, 60)),
-                                       partner=b)
+                frames = honest_patrol(
+                    rng, g, a, day + pd.Timedelta(minutes=rng.uniform(0, 60)), partner=b
+                )
                 m.joint.append((key_of(frames[0]), key_of(frames[1])))
             else:
                 frames = []
@@ -215,9 +216,15 @@ def plant_cheats(
     def later(k: int) -> pd.Timestamp:
         return day + pd.Timedelta(days=k // 3, hours=float(rng.uniform(0, 6)))
 
-    for k in range(per_kind if "replay" in kinds else 0):  # replays: own or a colleague's earlier patrol
+    for k in range(
+        per_kind if "replay" in kinds else 0
+    ):  # replays: own or a colleague's earlier patrol
         src = honest[int(rng.integers(len(honest)))]
-        w = str(src["worker_id"].iloc[0]) if rng.random() < 0.5 else names[int(rng.integers(len(names)))]
+        w = (
+            str(src["worker_id"].iloc[0])
+            if rng.random() < 0.5
+            else names[int(rng.integers(len(names)))]
+        )
         keep = rng.random(len(src)) > rng.uniform(0.0, 0.3)
         f = src[keep].copy()
         s = rng.uniform(*replay_noise)
@@ -226,8 +233,15 @@ def plant_cheats(
         t = (f["t"] - f["t"].iloc[0]).dt.total_seconds().to_numpy()
         fr = to_frame(w, later(k), t, x, y, f["accuracy_m"].to_numpy())
         m.frames.append(fr)
-        m.truth.append({"kind": "replay", "key": key_of(fr), "worker_id": w, "noise_m": s,
-                        "source_key": key_of(src)})
+        m.truth.append(
+            {
+                "kind": "replay",
+                "key": key_of(fr),
+                "worker_id": w,
+                "noise_m": s,
+                "source_key": key_of(src),
+            }
+        )
     for k in range(per_kind if "copy" in kinds else 0):  # copies of a colleague's same-day patrol
         g = list(workers.values())[int(rng.integers(len(workers)))]
         a, b = f"{g.code}a", f"{g.code}b"
@@ -241,13 +255,29 @@ def plant_cheats(
             x = x + rng.normal(0, 1.5, x.size)
             y = y + rng.normal(0, 1.5, y.size)
         t = (orig["t"] - orig["t"].iloc[0]).dt.total_seconds().to_numpy()
-        cp = to_frame(b, orig["t"].iloc[0] + pd.Timedelta(seconds=float(rng.integers(0, 600))),
-                      t, x, y, orig["accuracy_m"].to_numpy())
+        cp = to_frame(
+            b,
+            orig["t"].iloc[0] + pd.Timedelta(seconds=float(rng.integers(0, 600))),
+            t,
+            x,
+            y,
+            orig["accuracy_m"].to_numpy(),
+        )
         m.frames += [orig, cp]
         m.honest.append(key_of(orig))
-        m.truth.append({"kind": "copy", "key": key_of(cp), "worker_id": b, "offset_m": off,
-                        "original_worker_id": a, "original_key": key_of(orig)})
-    for k in range(per_kind if "spoofing" in kinds else 0):  # spoofing app: straight legs, constant speed, white noise
+        m.truth.append(
+            {
+                "kind": "copy",
+                "key": key_of(cp),
+                "worker_id": b,
+                "offset_m": off,
+                "original_worker_id": a,
+                "original_key": key_of(orig),
+            }
+        )
+    for k in range(
+        per_kind if "spoofing" in kinds else 0
+    ):  # spoofing app: straight legs, constant speed, white noise
         w = names[int(rng.integers(len(names)))]
         g = workers[w]
         speed = 1.3 if g.mode == "walk" else 4.5
@@ -275,7 +305,9 @@ def plant_cheats(
         fr = to_frame(w, later(k) + pd.Timedelta(days=30), tt, x, y, acc)
         m.frames.append(fr)
         m.truth.append({"kind": "vehicle", "key": key_of(fr), "worker_id": w})
-    for k in range(per_kind if "stationary" in kinds else 0):  # phone left at home, drifting, optimistic accuracy
+    for k in range(
+        per_kind if "stationary" in kinds else 0
+    ):  # phone left at home, drifting, optimistic accuracy
         w = names[int(rng.integers(len(names)))]
         g = workers[w]
         dur = rng.uniform(1, 8) * 3600

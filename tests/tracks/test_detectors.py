@@ -54,9 +54,16 @@ def _score(month: synth.Month, flags: pd.DataFrame, spans: pd.DataFrame) -> dict
         out["copier_named"], out["original_named"] = float("nan"), 0
         return out
     cflags = flags[flags["kind"] == "copy"]
-    named = [set(cflags[cflags["patrol_key"] == pk]["evidence"].map(lambda e: e["copier"])) for pk in copies["pk"]]
-    out["copier_named"] = float(np.mean([r.worker_id in n for r, n in zip(copies.itertuples(), named, strict=True)]))
-    out["original_named"] = int(cflags["evidence"].map(lambda e: e["copier"]).isin(copies["original_worker_id"]).sum())
+    named = [
+        set(cflags[cflags["patrol_key"] == pk]["evidence"].map(lambda e: e["copier"]))
+        for pk in copies["pk"]
+    ]
+    out["copier_named"] = float(
+        np.mean([r.worker_id in n for r, n in zip(copies.itertuples(), named, strict=True)])
+    )
+    out["original_named"] = int(
+        cflags["evidence"].map(lambda e: e["copier"]).isin(copies["original_worker_id"]).sum()
+    )
     return out
 
 
@@ -66,7 +73,13 @@ def month() -> dict[str, Any]:
     m, workers = synth.honest_month(rng, days=20)
     synth.plant_cheats(rng, m, workers, per_kind=12)
     _, flags, spans = _flags(m.fixes(), workers)
-    return {"month": m, "workers": workers, "flags": flags, "spans": spans, "score": _score(m, flags, spans)}
+    return {
+        "month": m,
+        "workers": workers,
+        "flags": flags,
+        "spans": spans,
+        "score": _score(m, flags, spans),
+    }
 
 
 def test_gps_error_is_correlated_and_worse_in_town() -> None:
@@ -87,9 +100,11 @@ def test_gps_error_is_correlated_and_worse_in_town() -> None:
 
 def test_each_cheat_kind_is_caught_and_honest_patrols_are_not(month: dict[str, Any]) -> None:
     s = month["score"]
-    print(f"\nrecall per kind {s['recall']}, honest flagged {s['fp_rate']:.2%} "
-          f"({s['fp']['kind'].value_counts().to_dict()}), copier named {s['copier_named']:.0%}, "
-          f"original named {s['original_named']}")
+    print(
+        f"\nrecall per kind {s['recall']}, honest flagged {s['fp_rate']:.2%} "
+        f"({s['fp']['kind'].value_counts().to_dict()}), copier named {s['copier_named']:.0%}, "
+        f"original named {s['original_named']}"
+    )
     assert set(s["recall"]) == set(KINDS)
     for kind, recall in s["recall"].items():
         assert recall >= 0.9, (kind, recall)
@@ -103,11 +118,15 @@ def test_joint_patrols_are_not_copies(month: dict[str, Any]) -> None:
     assert len(m.joint) >= 10
     joint = {k for pair in m.joint for k in pair}
     copies = flags[flags["kind"] == "copy"]
-    flagged_workers_days = {(e["copier"], k) for e, k in zip(copies["evidence"], copies["patrol_key"], strict=True)}
+    flagged_workers_days = {
+        (e["copier"], k) for e, k in zip(copies["evidence"], copies["patrol_key"], strict=True)
+    }
     assert not {k for _, k in flagged_workers_days} & joint
     originals = {t["original_key"] for t in m.truth if t["kind"] == "copy"}
     # Every copy flag is on a planted copy: none on the honest pairs walking together.
-    planted = {_patrol_of(month["spans"], t["worker_id"], t["key"]) for t in m.truth if t["kind"] == "copy"}
+    planted = {
+        _patrol_of(month["spans"], t["worker_id"], t["key"]) for t in m.truth if t["kind"] == "copy"
+    }
     assert set(copies["patrol_key"]) <= planted
     assert not originals & set(copies["patrol_key"])
 
@@ -128,7 +147,9 @@ def test_sweep_replay_noise_and_copy_offset() -> None:
     rows = []
     for noise in (0.0, 3.0, 5.0, 8.0, 10.0):
         m = synth.Month(list(base.frames), [], list(base.honest))
-        synth.plant_cheats(rng, m, workers, per_kind=10, replay_noise=(noise, noise), kinds=("replay",))
+        synth.plant_cheats(
+            rng, m, workers, per_kind=10, replay_noise=(noise, noise), kinds=("replay",)
+        )
         _, flags, spans = _flags(m.fixes(), workers, kinds=("replay",))
         rows.append(("replay", f"noise {noise:g} m", _score(m, flags, spans)["recall"]["replay"]))
     for lo, hi in ((0.0, 2.5), (2.5, 10.0), (10.0, 20.0), (20.0, 30.0)):

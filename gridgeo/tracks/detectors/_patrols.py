@@ -66,7 +66,13 @@ class PatrolArrays:
         return slice(int(self.first[p]), int(self.last[p]) + 1)
 
     def record(
-        self, p: int, kind: str, reason: str, evidence: dict[str, Any], *, start: float | None = None,
+        self,
+        p: int,
+        kind: str,
+        reason: str,
+        evidence: dict[str, Any],
+        *,
+        start: float | None = None,
         end: float | None = None,
     ) -> dict[str, Any]:
         r = self.rows(p)
@@ -86,7 +92,9 @@ def rnd(value: float, digits: int = 2) -> float:
     return round(float(value), digits)
 
 
-def lag_speed(t: FloatArray, x: FloatArray, y: FloatArray, lag_s: float) -> tuple[FloatArray, FloatArray]:
+def lag_speed(
+    t: FloatArray, x: FloatArray, y: FloatArray, lag_s: float
+) -> tuple[FloatArray, FloatArray]:
     """Speed over at least ``lag_s`` from each fix, and the span it covers (0 where none)."""
     j = np.searchsorted(t, t + lag_s, side="left")
     ok = j < t.size

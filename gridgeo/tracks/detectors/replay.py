@@ -74,8 +74,8 @@ def _densify(
     pa: PatrolArrays, patrols: np.ndarray, step_m: float
 ) -> tuple[FloatArray, FloatArray, np.ndarray]:
     """Points every ``step_m`` along each patrol's polyline (so dropped fixes barely matter)."""
-    rows = np.concatenate([np.arange(pa.first[p], pa.last[p] + 1) for p in patrols.tolist()] or [[]])
-    rows = rows.astype(np.int64)
+    parts = [np.arange(pa.first[p], pa.last[p] + 1) for p in patrols.tolist()]
+    rows = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
     if rows.size == 0:
         return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
     nxt = np.minimum(rows + 1, pa.x.size - 1)
@@ -117,7 +117,9 @@ def _shingles(cells: list[int]) -> set[int]:
     return out
 
 
-def candidate_pairs(pa: PatrolArrays, patrols: np.ndarray, res: int, seed: int = 7) -> set[tuple[int, int]]:
+def candidate_pairs(
+    pa: PatrolArrays, patrols: np.ndarray, res: int, seed: int = 7
+) -> set[tuple[int, int]]:
     """Pairs of patrols (indices into ``pa``) sharing a MinHash band bucket."""
     lat, lon, owner = _densify(pa, patrols, step_m=20.0)
     cells_all = np.fromiter(
@@ -150,8 +152,15 @@ def candidate_pairs(pa: PatrolArrays, patrols: np.ndarray, res: int, seed: int =
 
 
 def _distances(
-    ta: FloatArray, xa: FloatArray, ya: FloatArray, tb: FloatArray, xb: FloatArray, yb: FloatArray,
-    shifts: FloatArray, *, exact: bool,
+    ta: FloatArray,
+    xa: FloatArray,
+    ya: FloatArray,
+    tb: FloatArray,
+    xb: FloatArray,
+    yb: FloatArray,
+    shifts: FloatArray,
+    *,
+    exact: bool,
 ) -> tuple[FloatArray, FloatArray]:
     """Distance of B to A shifted by each of ``shifts`` and B's coverage by A's span.
 
@@ -175,8 +184,15 @@ def _distances(
 
 
 def compare_pair(
-    ta: FloatArray, xa: FloatArray, ya: FloatArray, tb: FloatArray, xb: FloatArray, yb: FloatArray,
-    *, search_s: float, min_coverage: float,
+    ta: FloatArray,
+    xa: FloatArray,
+    ya: FloatArray,
+    tb: FloatArray,
+    xb: FloatArray,
+    yb: FloatArray,
+    *,
+    search_s: float,
+    min_coverage: float,
 ) -> dict[str, Any] | None:
     """Best time alignment of B on A (forwards or backwards): shift, median distance, coverage."""
     best: dict[str, Any] | None = None
@@ -189,7 +205,10 @@ def compare_pair(
             at, ax, ay = -ta[::-1], xa[::-1], ya[::-1]
         coarse = np.unique(
             np.concatenate(
-                [c + np.arange(-search_s, search_s + 1.0, 10.0) for c in (tb[0] - at[0], tb[-1] - at[-1])]
+                [
+                    c + np.arange(-search_s, search_s + 1.0, 10.0)
+                    for c in (tb[0] - at[0], tb[-1] - at[-1])
+                ]
             )
         )
         cost, cov = _distances(at, ax, ay, sb, sx, sy, coarse, exact=False)
@@ -276,7 +295,10 @@ def detect_replays_and_copies(
     start = pa.t[pa.first]
     end = pa.t[pa.last]
     upload = _upload_times(fixes, pa)
-    rough = {p: _roughness(pa.t[pa.rows(p)], pa.x[pa.rows(p)], pa.y[pa.rows(p)]) for p in moving}
+    rough = {
+        p: _roughness(pa.t[pa.rows(p)], pa.x[pa.rows(p)], pa.y[pa.rows(p)])
+        for p in moving.tolist()
+    }
     replays: dict[int, dict[str, Any]] = {}
     copies: list[dict[str, Any]] = []
     for p, q in sorted(pairs):
@@ -344,7 +366,7 @@ def detect_replays_and_copies(
         a, b = int(c["a"]), int(c["b"])
         wa, wb = str(pa.worker[pa.first[a]]), str(pa.worker[pa.first[b]])
         copier = c["copier"]
-        ev = {
+        info: dict[str, Any] = {
             "copier": None if copier is None else str(pa.worker[pa.first[copier]]),
             "original": None if copier is None else (wa if copier == b else wb),
             "copier_evidence": c["why"],
@@ -357,7 +379,7 @@ def detect_replays_and_copies(
         targets = [copier] if copier is not None else [a, b]
         for p in targets:
             other = b if p == a else a
-            e = dict(ev)
+            e = dict(info)
             e["other_patrol_key"] = str(pa.key[pa.first[other]])
             e["other_worker_id"] = str(pa.worker[pa.first[other]])
             e["other_start"] = rnd(pa.t[pa.first[other]], 0)
@@ -367,8 +389,8 @@ def detect_replays_and_copies(
                 pa.record(
                     p,
                     "copy",
-                    f"{who} {e['other_worker_id']}'s patrol: offset {ev['offset_m']:.1f} m, "
-                    f"residual {ev['residual_rms_m']:.2f} m, {ev['time_match']:.0%} of fix "
+                    f"{who} {e['other_worker_id']}'s patrol: offset {info['offset_m']:.1f} m, "
+                    f"residual {info['residual_rms_m']:.2f} m, {info['time_match']:.0%} of fix "
                     "times shared",
                     e,
                 )
@@ -379,14 +401,16 @@ def detect_replays_and_copies(
 def _coincident_pairs(
     pa: PatrolArrays, patrols: np.ndarray, cx: FloatArray, cy: FloatArray, cell_m: float = 1000.0
 ) -> set[tuple[int, int]]:
-    """Pairs of patrols of different workers overlapping in time with centres in adjacent 1 km cells."""
+    """Pairs of patrols of different workers overlapping in time, centres 1 km cells apart."""
     start, end = pa.t[pa.first], pa.t[pa.last]
     by_cell: dict[tuple[int, int], list[int]] = defaultdict(list)
     for p in patrols.tolist():
         by_cell[(int(cx[p] // cell_m), int(cy[p] // cell_m))].append(p)
     pairs: set[tuple[int, int]] = set()
     for (i, j), members in by_cell.items():
-        near = [q for di in (-1, 0, 1) for dj in (-1, 0, 1) for q in by_cell.get((i + di, j + dj), [])]
+        near = [
+            q for di in (-1, 0, 1) for dj in (-1, 0, 1) for q in by_cell.get((i + di, j + dj), [])
+        ]
         if len(near) < 2:
             continue
         ns = np.array(near)
@@ -397,7 +421,11 @@ def _coincident_pairs(
             for q in ns[lo:].tolist():
                 if start[q] > end[p]:
                     break
-                if q != p and end[q] >= start[p] and pa.worker[pa.first[q]] != pa.worker[pa.first[p]]:
+                if (
+                    q != p
+                    and end[q] >= start[p]
+                    and pa.worker[pa.first[q]] != pa.worker[pa.first[p]]
+                ):
                     pairs.add((min(p, q), max(p, q)))
     return pairs
 

@@ -45,7 +45,9 @@ __all__ = ["residual_correlation", "spoofing_records"]
 _MOCK_COLUMNS = ("is_mock", "mock")
 
 
-def residual_correlation(t: FloatArray, x: FloatArray, y: FloatArray, k: float = 3.0) -> tuple[float, int]:
+def residual_correlation(
+    t: FloatArray, x: FloatArray, y: FloatArray, k: float = 3.0
+) -> tuple[float, int]:
     """Lag-1 autocorrelation of residuals within constant-velocity pieces, and pairs used."""
     n = t.size
     if n < 6:
@@ -62,7 +64,9 @@ def residual_correlation(t: FloatArray, x: FloatArray, y: FloatArray, k: float =
         i, j = stack.pop()
         tt = t[i : j + 1]
         design = np.column_stack([np.ones_like(tt), tt - tt.mean()])
-        coef, *_ = np.linalg.lstsq(design, np.column_stack([x[i : j + 1], y[i : j + 1]]), rcond=None)
+        coef, *_ = np.linalg.lstsq(
+            design, np.column_stack([x[i : j + 1], y[i : j + 1]]), rcond=None
+        )
         res = np.column_stack([x[i : j + 1], y[i : j + 1]]) - design @ coef
         e = np.hypot(res[:, 0], res[:, 1])
         m = int(np.argmax(e))
@@ -84,7 +88,9 @@ def _mock(fixes: pd.DataFrame) -> np.ndarray | None:
         if col in fixes.columns:
             v = fixes[col]
             if v.dtype == object or isinstance(v.dtype, pd.StringDtype):
-                return np.asarray(v.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "t"]))
+                return np.asarray(
+                    v.astype(str).str.strip().str.lower().isin(["true", "1", "yes", "t"])
+                )
             if isinstance(v.dtype, pd.BooleanDtype) or v.dtype == bool:
                 return np.asarray(v.astype("boolean").fillna(False).to_numpy(dtype=bool))
             return np.asarray(pd.to_numeric(v, errors="coerce").fillna(0).to_numpy() > 0)

@@ -57,7 +57,9 @@ def vehicle_records(
         raise InvalidInput(f"unknown travel modes {bad}; use {list(MODES)}")
     grid_of: dict[str, str] = {}
     if roster is not None and {"worker_id", "grid_code"} <= set(roster.columns):
-        grid_of = dict(zip(roster["worker_id"].astype(str), roster["grid_code"].astype(str), strict=True))
+        grid_of = dict(
+            zip(roster["worker_id"].astype(str), roster["grid_code"].astype(str), strict=True)
+        )
     limit_of = {"walk": th.walk_max_mps, "ebike": th.ebike_max_mps}
     records = []
     for p in range(pa.n):
@@ -116,7 +118,9 @@ def _thin(t: FloatArray, min_dt: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
-def path_speed(t: FloatArray, x: FloatArray, y: FloatArray, lag_s: float) -> tuple[FloatArray, FloatArray]:
+def path_speed(
+    t: FloatArray, x: FloatArray, y: FloatArray, lag_s: float
+) -> tuple[FloatArray, FloatArray]:
     """Path length over at least ``lag_s`` from each fix, per second, and the span (0: none)."""
     cum = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
     j = np.searchsorted(t, t + lag_s, side="left")

@@ -18,7 +18,7 @@ half an hour they are hundreds of metres apart at equal elapsed times.
    of 2, locality-sensitive hashing: pairs with shingle Jaccard 0.2 are
    candidates with probability 0.6, pairs with 0.3 with 0.9). The positions are
    first averaged over 3 consecutive fixes and the polyline densified every
-   20 m, so fresh noise and dropped fixes change few shingles. Buckets
+   30 m, so fresh noise and dropped fixes change few shingles. Buckets
    holding more than ``_MAX_BUCKET`` patrols are skipped (meeting places).
 2. **Time-aligned comparison.** For a candidate pair (earlier ``A``, later
    ``B``), ``B``'s fixes are compared with ``A`` interpolated at ``t - s`` over
@@ -66,7 +66,7 @@ __all__ = ["candidate_pairs", "compare_pair", "detect_replays_and_copies"]
 _N_HASH: Final = 48
 _BAND: Final = 2
 _MAX_BUCKET: Final = 60
-_PRIME: Final = (1 << 61) - 1
+_PRIME: Final = np.uint64((1 << 31) - 1)  # a * v + b < 2**63: no overflow
 _UPLOAD_COLUMNS: Final = ("uploaded_at", "received_at")
 
 
@@ -121,7 +121,7 @@ def candidate_pairs(
     pa: PatrolArrays, patrols: np.ndarray, res: int, seed: int = 7
 ) -> set[tuple[int, int]]:
     """Pairs of patrols (indices into ``pa``) sharing a MinHash band bucket."""
-    lat, lon, owner = _densify(pa, patrols, step_m=20.0)
+    lat, lon, owner = _densify(pa, patrols, step_m=30.0)
     cells_all = np.fromiter(
         map(h3i.latlng_to_cell, lat.tolist(), lon.tolist(), repeat(res)),
         dtype=np.uint64,
@@ -129,15 +129,15 @@ def candidate_pairs(
     )
     bounds = np.searchsorted(owner, np.arange(pa.n + 1))
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, _PRIME, _N_HASH, dtype=np.int64).astype(object)
-    b = rng.integers(0, _PRIME, _N_HASH, dtype=np.int64).astype(object)
+    a = rng.integers(1, _PRIME, _N_HASH, dtype=np.uint64)
+    b = rng.integers(0, _PRIME, _N_HASH, dtype=np.uint64)
     buckets: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for p in patrols.tolist():
         sh = _shingles(cells_all[bounds[p] : bounds[p + 1]].tolist())
         if not sh:
             continue
-        v = np.array([s & ((1 << 61) - 1) for s in sh], dtype=object)
-        sig = [int(min((ai * v + bi) % _PRIME)) for ai, bi in zip(a, b, strict=True)]
+        v = np.fromiter((h & 0x7FFFFFFF for h in sh), dtype=np.uint64, count=len(sh))
+        sig = ((a[:, None] * v[None, :] + b[:, None]) % _PRIME).min(axis=1).tolist()
         for band in range(_N_HASH // _BAND):
             key = (band, *sig[band * _BAND : (band + 1) * _BAND])
             buckets[(key[0], key[1], key[2])].append(p)
@@ -307,6 +307,11 @@ def detect_replays_and_copies(
         if overlap and pa.worker[pa.first[a]] == pa.worker[pa.first[b]]:
             continue
         ra, rb = pa.rows(a), pa.rows(b)
+        if overlap and not _roughly_together(
+            pa.t[ra], pa.x[ra], pa.y[ra], pa.t[rb], pa.x[rb], pa.y[rb],
+            th.replay_search_s, th.copy_max_offset_m + 50.0,
+        ):  # fmt: skip
+            continue
         al = compare_pair(
             pa.t[ra], pa.x[ra], pa.y[ra], pa.t[rb], pa.x[rb], pa.y[rb],
             search_s=th.replay_search_s, min_coverage=th.replay_min_coverage,
@@ -398,11 +403,31 @@ def detect_replays_and_copies(
     return rep_records, copy_records
 
 
+def _roughly_together(
+    ta: FloatArray, xa: FloatArray, ya: FloatArray, tb: FloatArray, xb: FloatArray, yb: FloatArray,
+    search_s: float, within_m: float,
+) -> bool:
+    """Cheap test before the full alignment: 12 of B's fixes near A at some 30 s shift."""
+    k = np.unique(np.linspace(0, tb.size - 1, min(tb.size, 12)).round().astype(np.int64))
+    shifts = np.arange(-search_s, search_s + 1.0, 30.0)
+    tt = tb[k][None, :] - shifts[:, None]
+    inside = (tt >= ta[0]) & (tt <= ta[-1])
+    d = np.hypot(np.interp(tt, ta, xa) - xb[k][None, :], np.interp(tt, ta, ya) - yb[k][None, :])
+    d = np.where(inside, d, np.inf)
+    d.sort(axis=1)
+    return bool(np.any(d[:, k.size // 2] <= within_m))
+
+
 def _coincident_pairs(
     pa: PatrolArrays, patrols: np.ndarray, cx: FloatArray, cy: FloatArray, cell_m: float = 1000.0
 ) -> set[tuple[int, int]]:
     """Pairs of patrols of different workers overlapping in time, centres 1 km cells apart."""
     start, end = pa.t[pa.first], pa.t[pa.last]
+    # Bounding boxes (50 m margin): coinciding tracks overlap there.
+    lo_x = np.minimum.reduceat(pa.x, pa.first) - 50.0 if pa.n else np.zeros(0)
+    hi_x = np.maximum.reduceat(pa.x, pa.first) + 50.0 if pa.n else np.zeros(0)
+    lo_y = np.minimum.reduceat(pa.y, pa.first) - 50.0 if pa.n else np.zeros(0)
+    hi_y = np.maximum.reduceat(pa.y, pa.first) + 50.0 if pa.n else np.zeros(0)
     by_cell: dict[tuple[int, int], list[int]] = defaultdict(list)
     for p in patrols.tolist():
         by_cell[(int(cx[p] // cell_m), int(cy[p] // cell_m))].append(p)

@@ -1,0 +1,385 @@
+"""A held-out month of patrols with ground truth: honest walks, joint patrols,
+e-bike rounds and every cheat kind of issue 15.
+
+:func:`build` makes November 2026 in the sample city's real grids (the sample
+city itself is October), seeded, in a few seconds. Each patrol is a row of
+:attr:`Heldout.truth`:
+
+=================  ===========================================================
+``case_id``        int, unique
+``kind``           ``walk``, ``joint``, ``ebike`` (honest) or the cheat kind:
+                   ``replay``, ``spoofing``, ``stationary``, ``vehicle``,
+                   ``outside``, ``copy``
+``honest``         bool
+``worker_id``      who uploaded it
+``start, end``     first and last fix time (UTC)
+``grid_code``      the worker's assigned grid
+``other_worker``   replay: whose earlier patrol was replayed; copy: the
+                   original's worker; joint: the partner
+``source_case``    replay and copy: the case copied
+``variant``        how the cheat was made (e.g. ``own/white/drop``)
+``param``          replay: fresh noise (m); copy: offset (m); stationary:
+                   drift (m); outside: share of time outside
+=================  ===========================================================
+
+:func:`replay_sweep` and :func:`copy_sweep` add replays at one fresh-noise
+level, or copies at one offset, to the honest patrols of a scenario.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from tests.tracks.heldout import cheats, gps
+from tests.tracks.heldout.walks import City, Grid, companion, ebike_path, fixes_frame, walk_path
+
+SEED: Final = 2_611_015  # not the sample city's seed (20261124)
+MONTH: Final = pd.Timestamp("2026-11-01", tz="UTC")
+CHEAT_KINDS: Final = ("replay", "spoofing", "stationary", "vehicle", "outside", "copy")
+HONEST_KINDS: Final = ("walk", "joint", "ebike")
+TRUTH_COLUMNS: Final = (
+    "case_id",
+    "kind",
+    "honest",
+    "worker_id",
+    "start",
+    "end",
+    "grid_code",
+    "other_worker",
+    "source_case",
+    "variant",
+    "param",
+)
+
+_CITY: City | None = None
+
+
+def city() -> City:
+    """The sample city's grids and roster (loaded once per process)."""
+    global _CITY
+    if _CITY is None:
+        _CITY = City()
+    return _CITY
+
+
+@dataclass
+class Heldout:
+    """A held-out set: uploaded fixes, ground truth, and what the product needs."""
+
+    fixes: pd.DataFrame
+    truth: pd.DataFrame
+    roster: pd.DataFrame
+    units: gpd.GeoDataFrame
+    ebike_grids: frozenset[str]
+    seed: int
+
+
+@dataclass
+class _Builder:
+    city: City
+    rng: np.random.Generator
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    busy: set[tuple[str, int]] = field(default_factory=set)
+    codes: set[str] = field(default_factory=set)
+
+    def start_of(self, day: int) -> pd.Timestamp:
+        """A start between 08:00 and 15:00 local time (UTC+8) on ``day``."""
+        minutes = float(self.rng.uniform(0.0, 7 * 60.0))
+        return MONTH + pd.Timedelta(days=day) + pd.Timedelta(minutes=minutes)
+
+    def free_day(self, workers: tuple[str, ...], lo: int = 0, hi: int = 30) -> int | None:
+        days = self.rng.permutation(np.arange(lo, hi))
+        for d in days:
+            if all((w, int(d)) not in self.busy for w in workers):
+                return int(d)
+        return None
+
+    def add(self, frame: pd.DataFrame, kind: str, grid: str, **extra: Any) -> int:
+        case = len(self.rows)
+        worker = str(frame["worker_id"].iloc[0])
+        day = int((frame["t"].iloc[0] - MONTH).days)
+        for d in range(day, int((frame["t"].iloc[-1] - MONTH).days) + 1):
+            self.busy.add((worker, d))
+        self.frames.append(frame)
+        self.rows.append(
+            {
+                "case_id": case,
+                "kind": kind,
+                "honest": kind in HONEST_KINDS,
+                "worker_id": worker,
+                "start": frame["t"].iloc[0],
+                "end": frame["t"].iloc[-1],
+                "grid_code": grid,
+                "other_worker": extra.get("other_worker"),
+                "source_case": extra.get("source_case"),
+                "variant": extra.get("variant", ""),
+                "param": float(extra.get("param", np.nan)),
+            }
+        )
+        self.codes.add(grid)
+        return case
+
+    def observe(self, path: Any, worker: str, start: pd.Timestamp) -> pd.DataFrame:
+        phone = gps.random_phone(self.rng)
+        obs = gps.observe(path.t, path.x, path.y, path.env, phone, self.rng)
+        mock = False if self.rng.random() < 0.5 else None  # half the apps report the flag
+        up = start + pd.Timedelta(seconds=float(obs.t[-1]) + self.rng.uniform(60.0, 3600.0))
+        return fixes_frame(self.city, worker, start, obs, uploaded_at=up, mock=mock)
+
+    def hours(self, lo: float = 1.0, hi: float = 4.0) -> float:
+        return float(self.rng.uniform(lo, hi)) * 3600.0
+
+    def walk(self, grid: Grid, worker: str, day: int) -> int:
+        start = self.start_of(day)
+        frame = self.observe(walk_path(grid, self.rng, self.hours()), worker, start)
+        return self.add(frame, "walk", grid.code)
+
+    def frame_of(self, case: int) -> pd.DataFrame:
+        return self.frames[case]
+
+    def result(self, seed: int) -> Heldout:
+        fixes = pd.concat(self.frames, ignore_index=True)
+        truth = pd.DataFrame(self.rows, columns=list(TRUTH_COLUMNS))
+        roster = self.city.roster[["worker_id", "grid_code"]].copy()
+        units = self.city.units_for(self.codes)
+        ebike = frozenset(truth.loc[truth["kind"] == "ebike", "grid_code"])
+        return Heldout(fixes, truth, roster, units, ebike, seed)
+
+
+def _grid_pools(c: City) -> dict[str, list[Grid]]:
+    two = [g for g in c.grids.values() if len(g.workers) >= 2]
+    return {
+        "urban2": [g for g in two if not g.rural and g.area_km2 >= 0.08],
+        "car": [g for g in c.grids.values() if not g.rural and g.area_km2 >= 0.15 and g.workers],
+        "rural_large": [g for g in c.grids.values() if g.rural and g.area_km2 >= 2.5 and g.workers],
+        "any2": two,
+    }
+
+
+def _cycle(values: tuple[Any, ...], n: int) -> Iterator[Any]:
+    for i in range(n):
+        yield values[i % len(values)]
+
+
+def build(
+    seed: int = SEED,
+    *,
+    n_walk: int = 200,
+    n_joint: int = 30,
+    n_ebike: int = 30,
+    n_cheat: int = 24,
+) -> Heldout:
+    """The held-out month: honest patrols and ``n_cheat`` cheats of each kind.
+
+    Parameters
+    ----------
+    seed : int
+    n_walk : int
+        Honest single walks (the replays and copies take their sources from
+        these; the sources stay honest).
+    n_joint : int
+        Joint patrols (two honest patrols each).
+    n_ebike : int
+        Honest e-bike rounds in large rural grids.
+    n_cheat : int
+        Cheats of each kind.
+    """
+    c = city()
+    b = _Builder(c, np.random.default_rng(seed))
+    rng = b.rng
+    pools = _grid_pools(c)
+
+    def pick(pool: str) -> Grid:
+        grids = pools[pool]
+        return grids[int(rng.integers(len(grids)))]
+
+    # Honest single walks: mostly in two-worker grids (sources of replays and copies).
+    walks: list[int] = []
+    for i in range(n_walk):
+        g = pick("urban2") if i % 4 else pick("any2")
+        w = g.workers[int(rng.integers(len(g.workers)))]
+        day = b.free_day((w,), 0, 18)
+        if day is not None:
+            walks.append(b.walk(g, w, day))
+    # Joint patrols.
+    for _ in range(n_joint):
+        g = pick("any2")
+        pair = (g.workers[0], g.workers[1])
+        day = b.free_day(pair)
+        if day is None:
+            continue
+        path = walk_path(g, rng, b.hours())
+        other = companion(path, rng)
+        start = b.start_of(day)
+        b.add(b.observe(path, pair[0], start), "joint", g.code, other_worker=pair[1])
+        lag = pd.Timedelta(seconds=float(rng.uniform(-20.0, 20.0)))
+        b.add(b.observe(other, pair[1], start + lag), "joint", g.code, other_worker=pair[0])
+    # E-bike rounds.
+    for _ in range(n_ebike):
+        g = pick("rural_large")
+        w = g.workers[0]
+        day = b.free_day((w,))
+        if day is not None:
+            frame = b.observe(ebike_path(g, rng, b.hours(1.5, 4.0)), w, b.start_of(day))
+            b.add(frame, "ebike", g.code)
+
+    sources = [int(s) for s in rng.permutation(walks)]
+    _replays(b, sources[:n_cheat], noise=None)
+    _copies(b, sources[n_cheat : 2 * n_cheat], offsets=None)
+    for acc, mock in _cycle(
+        (("constant", None), ("plausible", None), ("constant", True), ("plausible", False),
+         ("plausible", True), ("constant", False)),
+        n_cheat,
+    ):
+        g = pick("urban2")
+        w = g.workers[0]
+        day = b.free_day((w,))
+        if day is None:
+            continue
+        frame = cheats.spoof(
+            c, g, w, b.start_of(day), rng, duration_s=b.hours(1.0, 3.0), accuracy=acc, mock=mock
+        )
+        b.add(frame, "spoofing", g.code, variant=f"{acc}/mock={mock}")
+    for acc in _cycle(("optimistic", "realistic"), n_cheat):
+        g = pick("urban2") if rng.random() < 0.7 else pick("rural_large")
+        w = g.workers[-1]
+        day = b.free_day((w,))
+        if day is None:
+            continue
+        drift = float(rng.uniform(10.0, 30.0))
+        start = MONTH + pd.Timedelta(days=day) + pd.Timedelta(minutes=float(rng.uniform(0, 90)))
+        frame = cheats.phone_at_home(c, g, w, start, rng, drift_m=drift, accuracy=acc)
+        b.add(frame, "stationary", g.code, variant=acc, param=drift)
+    for _ in range(n_cheat):
+        g = pick("car")
+        w = g.workers[0]
+        day = b.free_day((w,))
+        if day is None:
+            continue
+        frame = cheats.drive(c, g, w, b.start_of(day), rng, duration_s=b.hours(0.5, 1.5))
+        b.add(frame, "vehicle", g.code)
+    for _ in range(n_cheat):
+        g = pick("urban2")
+        near = [c.grids[n] for n in c.neighbours(g.code)]
+        w = g.workers[-1]
+        day = b.free_day((w,))
+        if not near or day is None:
+            continue
+        other = near[int(rng.integers(len(near)))]
+        share = float(rng.uniform(0.65, 0.85))
+        frame = cheats.outside(
+            c, g, other, w, b.start_of(day), rng, duration_s=b.hours(1.0, 3.0), share=share
+        )
+        b.codes.add(other.code)
+        b.add(frame, "outside", g.code, other_worker=other.code, param=share)
+    return b.result(seed)
+
+
+def _colleague(c: City, case_row: dict[str, Any]) -> str:
+    g = c.grids[case_row["grid_code"]]
+    others = [w for w in g.workers if w != case_row["worker_id"]]
+    return others[0]
+
+
+def _replays(b: _Builder, sources: list[int], noise: float | None) -> None:
+    """Replays of ``sources``; ``noise`` None draws 3–8 m per replay."""
+    rng = b.rng
+    for i, src in enumerate(sources):
+        row = b.rows[src]
+        own = i % 2 == 0
+        worker = row["worker_id"] if own else _colleague(b.city, row)
+        src_day = int((row["start"] - MONTH).days)
+        day = b.free_day((worker,), src_day + 1, src_day + 15)
+        if day is None:
+            continue
+        shift = pd.Timedelta(days=day - src_day) + pd.Timedelta(
+            minutes=float(rng.uniform(-90.0, 90.0))
+        )
+        sigma = float(rng.uniform(3.0, 8.0)) if noise is None else noise
+        drop = float(rng.uniform(0.05, 0.30))
+        correlated = i % 4 in (1, 2)
+        resample = i % 3 == 0
+        frame = cheats.replay(
+            b.city,
+            b.frame_of(src),
+            worker,
+            shift,
+            rng,
+            noise_m=sigma,
+            drop=drop,
+            correlated=correlated,
+            resample=resample,
+        )
+        variant = "/".join(
+            ["own" if own else "colleague", "ar1" if correlated else "white",
+             "resample" if resample else "drop"]
+        )
+        b.add(
+            frame,
+            "replay",
+            row["grid_code"],
+            other_worker=row["worker_id"],
+            source_case=src,
+            variant=variant,
+            param=sigma,
+        )
+
+
+def _copies(b: _Builder, sources: list[int], offsets: float | None) -> None:
+    """Same-day copies of ``sources`` by a colleague; ``offsets`` None draws 0–30 m."""
+    rng = b.rng
+    for i, src in enumerate(sources):
+        row = b.rows[src]
+        copier = _colleague(b.city, row)
+        day = int((row["start"] - MONTH).days)
+        if (copier, day) in b.busy:
+            continue
+        offset = float(rng.uniform(0.0, 30.0)) if offsets is None else offsets
+        shift = 0.0 if i % 3 else float(rng.uniform(1.0, 600.0))
+        drop = 0.0 if i % 2 else float(rng.uniform(0.0, 0.05))
+        frame = cheats.copy_track(
+            b.city, b.frame_of(src), copier, rng, offset_m=offset, time_shift_s=shift, drop=drop
+        )
+        b.add(
+            frame,
+            "copy",
+            row["grid_code"],
+            other_worker=row["worker_id"],
+            source_case=src,
+            variant=f"shift={shift:.0f}s/drop={drop:.2f}",
+            param=offset,
+        )
+
+
+def _honest_base(seed: int, n_walk: int) -> _Builder:
+    c = city()
+    b = _Builder(c, np.random.default_rng(seed))
+    pools = _grid_pools(c)
+    for _ in range(n_walk):
+        g = pools["urban2"][int(b.rng.integers(len(pools["urban2"])))]
+        w = g.workers[int(b.rng.integers(len(g.workers)))]
+        day = b.free_day((w,), 0, 15)
+        if day is not None:
+            b.walk(g, w, day)
+    return b
+
+
+def replay_sweep(noise_m: float, *, n: int = 30, seed: int = SEED + 1) -> Heldout:
+    """``n`` honest walks and one replay of each with fresh noise ``noise_m``."""
+    b = _honest_base(seed, n)
+    _replays(b, list(range(len(b.rows))), noise=noise_m)
+    return b.result(seed)
+
+
+def copy_sweep(offset_m: float, *, n: int = 30, seed: int = SEED + 2) -> Heldout:
+    """``n`` honest walks and a same-day copy of each at offset ``offset_m``."""
+    b = _honest_base(seed, n)
+    _copies(b, list(range(len(b.rows))), offsets=offset_m)
+    return b.result(seed)

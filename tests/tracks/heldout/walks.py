@@ -1,0 +1,329 @@
+"""Honest patrols in the sample city's real grids: walks, joint walks, e-bike rounds.
+
+A worker walks (1.0–1.5 m/s) a street-like route inside the grid he is
+assigned to (``data/samples/units.parquet`` and ``workers.csv``): legs follow
+two perpendicular street directions of the grid, with short pauses at
+crossings and household visits of 5–15 minutes, mostly indoors (where the
+phone's fixes degrade or stop, see :mod:`.gps`). Workers in large rural
+grids may ride an e-bike (4–7 m/s, allowed). Two workers who patrol together
+walk the same route at the same time a metre or two apart; each phone has its
+own clock and its own error.
+
+Everything works in a local plane in metres (east, north) around a fixed
+origin of the district; :meth:`City.to_lonlat` converts back to WGS84.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from tests.tracks.heldout import gps
+from tests.tracks.heldout.gps import FloatArray, IntArray
+
+SAMPLES: Final = Path(__file__).resolve().parents[3] / "data" / "samples"
+LON0: Final = 120.27
+LAT0: Final = 30.17
+MX: Final = 111_320.0 * math.cos(math.radians(LAT0))  # metres per degree of longitude
+MY: Final = 110_574.0  # metres per degree of latitude
+RURAL_STREETS: Final = ("1", "5")  # 镇 (1xx) and 围垦区/农场 (501, 503) but not 505
+URBAN_EXCEPT: Final = ("330109505",)
+
+
+@dataclass
+class Grid:
+    """One base grid: code, polygon in local metres, character, roster."""
+
+    code: str
+    poly: BaseGeometry
+    rural: bool
+    density: float
+    angle: float
+    workers: list[str] = field(default_factory=list)
+
+    @cached_property
+    def inner(self) -> BaseGeometry:
+        """The polygon shrunk by 20 m (routes stay off the edge)."""
+        shrunk = self.poly.buffer(-20.0)
+        return shrunk if not shrunk.is_empty and shrunk.area > 0.2 * self.poly.area else self.poly
+
+    @property
+    def area_km2(self) -> float:
+        return float(self.poly.area) / 1e6
+
+    def random_point(self, rng: np.random.Generator) -> tuple[float, float]:
+        """A uniformly random point of :attr:`inner`."""
+        x0, y0, x1, y1 = self.inner.bounds
+        prepared = self.inner
+        shapely.prepare(prepared)
+        for _ in range(1000):
+            x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+            if prepared.contains(shapely.Point(x, y)):
+                return float(x), float(y)
+        c = self.inner.representative_point()
+        return float(c.x), float(c.y)
+
+    def street_legs(
+        self, a: tuple[float, float], b: tuple[float, float]
+    ) -> list[tuple[float, float]]:
+        """From ``a`` to ``b`` along the grid's two street directions when possible."""
+        ca, sa = math.cos(self.angle), math.sin(self.angle)
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        u = dx * ca + dy * sa  # along the first street direction
+        for corner in (
+            (a[0] + u * ca, a[1] + u * sa),
+            (b[0] - u * ca, b[1] - u * sa),
+        ):
+            if self.inner.contains(shapely.LineString([a, corner, b])):
+                return [corner, b]
+        return [b]
+
+
+class City:
+    """The sample city's base grids and roster, in local metres."""
+
+    def __init__(self, samples: Path = SAMPLES) -> None:
+        units = gpd.read_parquet(samples / "units.parquet")
+        self.units = units
+        roster = pd.read_csv(samples / "workers.csv", dtype=str)
+        self.roster = roster
+        grids = units[(units["level"] == "grid") & (units["kind"] == "base")]
+        local = shapely.transform(
+            grids.geometry.to_numpy(), lambda c: np.column_stack(self.to_xy(c[:, 0], c[:, 1]))
+        )
+        angles = np.random.default_rng(7_070_707).uniform(0.0, math.pi / 2, len(grids))
+        self.grids: dict[str, Grid] = {}
+        for code, poly, pop, ang in zip(
+            grids["code"], local, grids["population"], angles, strict=True
+        ):
+            street = code[6:9]
+            rural = street.startswith(RURAL_STREETS) and code[:9] not in URBAN_EXCEPT
+            area = float(poly.area) / 1e6
+            self.grids[code] = Grid(code, poly, rural, float(pop) / max(area, 1e-3), float(ang))
+        for worker, grid in zip(roster["worker_id"], roster["grid_code"], strict=True):
+            if grid in self.grids:  # full-time workers assigned to a whole grid
+                self.grids[grid].workers.append(worker)
+        self._tree = shapely.STRtree([g.poly for g in self.grids.values()])
+        self._codes = list(self.grids)
+
+    @staticmethod
+    def to_xy(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """WGS84 degrees to local metres."""
+        return (np.asarray(lon) - LON0) * MX, (np.asarray(lat) - LAT0) * MY
+
+    @staticmethod
+    def to_lonlat(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Local metres to WGS84 degrees."""
+        return LON0 + np.asarray(x) / MX, LAT0 + np.asarray(y) / MY
+
+    def neighbours(self, code: str) -> list[str]:
+        """Base grids sharing a boundary with ``code``."""
+        g = self.grids[code]
+        hits = self._tree.query(g.poly.buffer(2.0), predicate="intersects")
+        return [self._codes[i] for i in hits if self._codes[i] != code]
+
+    def units_for(self, codes: set[str]) -> gpd.GeoDataFrame:
+        """The units the product needs to place fixes in ``codes``: ancestors,
+        the grids and their micro-grids."""
+        keep = set(codes)
+        for c in codes:
+            keep.update({c[:6], c[:9], c[:12]})
+        u = self.units
+        mask = u["code"].isin(keep) | (u["parent_code"].isin(codes) & (u["kind"] == "base"))
+        out: gpd.GeoDataFrame = u[mask].reset_index(drop=True)
+        return out
+
+
+@dataclass(frozen=True)
+class TruePath:
+    """A true path sampled each second: time from 0, local metres, environment."""
+
+    t: FloatArray
+    x: FloatArray
+    y: FloatArray
+    env: IntArray
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t[-1])
+
+
+class _Planner:
+    """Knots of a piecewise-linear path in time, then sampled at 1 s."""
+
+    def __init__(self, start: tuple[float, float]) -> None:
+        self.t = [0.0]
+        self.x = [start[0]]
+        self.y = [start[1]]
+        self.env: list[int] = []
+
+    @property
+    def now(self) -> float:
+        return self.t[-1]
+
+    @property
+    def here(self) -> tuple[float, float]:
+        return self.x[-1], self.y[-1]
+
+    def move(self, to: tuple[float, float], speed: float, env: int) -> None:
+        d = math.hypot(to[0] - self.x[-1], to[1] - self.y[-1])
+        self.t.append(self.t[-1] + max(d / speed, 1.0))
+        self.x.append(to[0])
+        self.y.append(to[1])
+        self.env.append(env)
+
+    def stay(self, seconds: float, env: int, rng: np.random.Generator, wander: float) -> None:
+        """Stay near here for ``seconds``, shuffling about within ``wander`` metres."""
+        x0, y0 = self.here
+        end = self.now + seconds
+        while self.now < end - 1.0:
+            step = min(rng.uniform(30.0, 120.0), end - self.now)
+            self.t.append(self.now + step)
+            self.x.append(x0 + rng.uniform(-wander, wander))
+            self.y.append(y0 + rng.uniform(-wander, wander))
+            self.env.append(env)
+        self.t.append(self.now + 1.0)
+        self.x.append(x0)
+        self.y.append(y0)
+        self.env.append(env)
+
+    def path(self, duration_s: float) -> TruePath:
+        kt = np.asarray(self.t)
+        t = np.arange(0.0, min(duration_s, kt[-1]) + 1.0)
+        x = np.interp(t, kt, np.asarray(self.x))
+        y = np.interp(t, kt, np.asarray(self.y))
+        seg = np.clip(np.searchsorted(kt, t, side="right") - 1, 0, len(self.env) - 1)
+        env = np.asarray(self.env, dtype=np.int64)[seg]
+        return TruePath(t, x, y, env)
+
+
+def street_env(grid: Grid, rng: np.random.Generator) -> int:
+    """The surroundings of one leg: canyons in dense urban grids, open in rural ones."""
+    if grid.rural:
+        return int(rng.choice([gps.OPEN, gps.OPEN, gps.SUBURBAN]))
+    p_canyon = min(0.75, 0.15 + grid.density / 25_000.0)
+    return gps.CANYON if rng.random() < p_canyon else gps.SUBURBAN
+
+
+def patrol_path(
+    grid: Grid,
+    rng: np.random.Generator,
+    duration_s: float,
+    *,
+    speed: tuple[float, float] = (1.0, 1.5),
+    visit_every_s: tuple[float, float] = (900.0, 2400.0),
+    visit_len_s: tuple[float, float] = (300.0, 900.0),
+    crossing_pause: float = 0.35,
+    env_of_leg: int | None = None,
+    start: tuple[float, float] | None = None,
+) -> TruePath:
+    """A street-like round of ``grid`` with pauses and household visits.
+
+    Parameters
+    ----------
+    grid : Grid
+    rng : numpy.random.Generator
+    duration_s : float
+    speed : (float, float)
+        Range of the speed of each leg (m/s).
+    visit_every_s, visit_len_s : (float, float)
+        Time between household visits and their length (mostly indoors).
+    crossing_pause : float
+        Probability of a 5–45 s pause at a street corner.
+    env_of_leg : int, optional
+        Force the environment of moving legs (``gps.VEHICLE`` for a car).
+    start : (float, float), optional
+        Start point (default random in the grid).
+    """
+    plan = _Planner(start or grid.random_point(rng))
+    next_visit = rng.uniform(*visit_every_s)
+    while plan.now < duration_s:
+        target = grid.random_point(rng)
+        v = rng.uniform(*speed)
+        for p in grid.street_legs(plan.here, target):
+            env = env_of_leg if env_of_leg is not None else street_env(grid, rng)
+            plan.move(p, v * rng.uniform(0.9, 1.1), env)
+            if rng.random() < crossing_pause:
+                plan.stay(rng.uniform(5.0, 45.0), env, rng, 0.5)
+        if plan.now >= next_visit:
+            length = rng.uniform(*visit_len_s)
+            plan.stay(rng.uniform(20.0, 60.0), gps.SUBURBAN, rng, 2.0)  # at the door
+            plan.stay(length, gps.INDOOR, rng, 4.0)
+            next_visit = plan.now + rng.uniform(*visit_every_s)
+    return plan.path(duration_s)
+
+
+def walk_path(grid: Grid, rng: np.random.Generator, duration_s: float) -> TruePath:
+    """An honest walking patrol of 1–4 h (the caller picks the duration)."""
+    return patrol_path(grid, rng, duration_s)
+
+
+def ebike_path(grid: Grid, rng: np.random.Generator, duration_s: float) -> TruePath:
+    """An honest e-bike round of a large rural grid: 4–7 m/s between stops."""
+    return patrol_path(
+        grid,
+        rng,
+        duration_s,
+        speed=(4.0, 7.0),
+        visit_every_s=(600.0, 1500.0),
+        crossing_pause=0.2,
+    )
+
+
+def companion(path: TruePath, rng: np.random.Generator) -> TruePath:
+    """The path of a colleague walking alongside: 0.8–2.5 m apart, 0–3 s behind."""
+    lag = rng.uniform(0.0, 3.0)
+    side = rng.uniform(0.8, 2.5) * rng.choice([-1.0, 1.0])
+    x = np.interp(path.t - lag, path.t, path.x)
+    y = np.interp(path.t - lag, path.t, path.y)
+    vx, vy = np.gradient(x), np.gradient(y)
+    norm = np.hypot(vx, vy)
+    moving = norm > 0.2
+    nx = np.where(moving, -vy / np.where(moving, norm, 1.0), 0.0)
+    ny = np.where(moving, vx / np.where(moving, norm, 1.0), 0.0)
+    # Keep the side offset smooth: hold the last direction while stopped.
+    nx = pd.Series(np.where(moving, nx, np.nan)).ffill().fillna(1.0).to_numpy()
+    ny = pd.Series(np.where(moving, ny, np.nan)).ffill().fillna(0.0).to_numpy()
+    return TruePath(path.t, x + side * nx, y + side * ny, path.env)
+
+
+def fixes_frame(
+    city: City,
+    worker: str,
+    start: pd.Timestamp,
+    obs: gps.Observed,
+    *,
+    uploaded_at: pd.Timestamp | None = None,
+    mock: bool | None = None,
+) -> pd.DataFrame:
+    """The fixes a phone uploads: product columns plus the optional phone fields.
+
+    ``provider`` and ``mock_location`` (nullable boolean, missing when the
+    app does not report it) are optional fields; ``uploaded_at`` is when the
+    server received the batch.
+    """
+    lon, lat = city.to_lonlat(obs.x, obs.y)
+    t = start + pd.to_timedelta(np.round(obs.t * 1000.0).astype(np.int64), unit="ms")
+    upload = uploaded_at if uploaded_at is not None else t[-1] + pd.Timedelta(minutes=5)
+    return pd.DataFrame(
+        {
+            "worker_id": worker,
+            "t": t,
+            "lon": lon,
+            "lat": lat,
+            "crs": "wgs84",
+            "accuracy_m": obs.accuracy_m,
+            "provider": obs.provider,
+            "mock_location": pd.array([mock] * len(t), dtype="boolean"),
+            "uploaded_at": upload,
+        }
+    )

@@ -85,9 +85,7 @@ def test_gps_model_matches_published_smartphone_figures() -> None:
         errs, accs = [], []
         for _ in range(12):
             phone = gps.random_phone(rng, interval_s=5.0)
-            obs = gps.observe(
-                t_true, still, still, np.full(t_true.size, env), phone, rng
-            )
+            obs = gps.observe(t_true, still, still, np.full(t_true.size, env), phone, rng)
             e = np.hypot(obs.x, obs.y)
             errs.append(e)
             accs.append(obs.accuracy_m)
@@ -202,9 +200,11 @@ def test_copy_sweep(offset_m: float) -> None:
     h = scenario.copy_sweep(offset_m)
     s = score(h, run_product(h))
     cp = s.cases[s.cases["kind"] == "copy"]
+    honest = s.cases[s.cases["honest"]]
     print(
         f"\ncopy sweep, offset {offset_m:4.1f} m: copier named {int(cp['caught'].sum())}/{len(cp)}"
-        f" ({cp['caught'].mean():.0%}); original named {int(cp['original_named'].sum())}"
+        f" ({cp['caught'].mean():.0%}); original named {int(cp['original_named'].sum())}; "
+        f"honest flagged {int(honest['flagged'].sum())}/{len(honest)}"
     )
     assert len(cp) >= 20
     assert cp["caught"].mean() >= 0.9

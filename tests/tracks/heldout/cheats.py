@@ -167,8 +167,9 @@ def phone_at_home(
     if accuracy == "optimistic":
         acc = np.full(t.size, 5.0)
     else:
-        acc = np.round(np.clip(drift_m * rng.uniform(0.6, 1.2) * rng.lognormal(0, 0.2, t.size),
-                               8.0, 45.0))
+        acc = np.round(
+            np.clip(drift_m * rng.uniform(0.6, 1.2) * rng.lognormal(0, 0.2, t.size), 8.0, 45.0)
+        )
     provider = np.where(rng.random(t.size) < 0.6, "network", "fused").astype(object)
     return fixes_frame(city, worker, start, gps.Observed(t, x, y, acc, provider))
 
@@ -218,9 +219,7 @@ def outside(
     # Cross into the other grid at the point of it nearest to where we are.
     here = shapely.Point(first.x[-1], first.y[-1])
     entry = nearest_points(other.inner, here)[0]
-    second = patrol_path(
-        other, rng, duration_s - own_s, start=(float(entry.x), float(entry.y))
-    )
+    second = patrol_path(other, rng, duration_s - own_s, start=(float(entry.x), float(entry.y)))
     gap = math.hypot(entry.x - here.x, entry.y - here.y) / 1.3
     t2 = second.t + first.t[-1] + gap + 1.0
     path = TruePath(

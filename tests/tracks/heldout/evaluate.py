@@ -15,7 +15,9 @@ end is missing covers all time.
   that names this worker as the *original* does not accuse him.
 * For a copied track, the **copier is named** when the copy is caught (a
   copy flag accuses the copier), and the **original is named** when a flag
-  of a copy kind accuses the original's worker over the copied patrol.
+  of a copy or replay kind (:data:`ORIGINAL_NAMED_BY`) accuses the
+  original's worker over the copied patrol (today's replay check flags the
+  honest colleague of a near-exact copy).
 
 Only the flag kind names in :data:`CAUGHT_BY` and the evidence keys in
 :data:`COPIER_KEYS` depend on the product; adjust them there.
@@ -54,7 +56,8 @@ CAUGHT_BY: Final[dict[str, frozenset[str]]] = {
 COPIER_KEYS: Final = ("copier", "copier_worker_id", "copier_worker")
 """Evidence keys naming the copier of a copy flag."""
 
-ORIGINAL_KEYS: Final = ("original", "original_worker_id", "original_worker")
+ORIGINAL_NAMED_BY: Final = CAUGHT_BY["copy"] | CAUGHT_BY["replay"]
+"""Flag kinds that, accusing the original's worker, count as naming the original."""
 
 
 def evidence_of(value: Any) -> dict[str, Any]:
@@ -82,8 +85,12 @@ def accused(flags: pd.DataFrame) -> pd.DataFrame:
     start = pd.to_datetime(flags["start"], utc=True).fillna(pd.Timestamp.min.tz_localize("UTC"))
     end = pd.to_datetime(flags["end"], utc=True).fillna(pd.Timestamp.max.tz_localize("UTC"))
     return pd.DataFrame(
-        {"kind": flags["kind"].astype(str).to_numpy(), "worker": workers,
-         "start": start.to_numpy(), "end": end.to_numpy()}
+        {
+            "kind": flags["kind"].astype(str).to_numpy(),
+            "worker": workers,
+            "start": start.to_numpy(),
+            "end": end.to_numpy(),
+        }
     )
 
 
@@ -152,7 +159,7 @@ def score(h: Heldout, flags: pd.DataFrame) -> Score:
     copies = cases[cases["kind"] == "copy"]
     as_original = copies.assign(worker_id=copies["other_worker"])
     cases["original_named"] = False
-    cases.loc[copies.index, "original_named"] = _hits(as_original, acc, CAUGHT_BY["copy"])
+    cases.loc[copies.index, "original_named"] = _hits(as_original, acc, ORIGINAL_NAMED_BY)
     rows = []
     for kind in (*CHEAT_KINDS, "walk", "joint", "ebike"):
         sub = cases[cases["kind"] == kind]

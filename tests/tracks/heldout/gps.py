@@ -257,8 +257,8 @@ def observe(
     for k in np.flatnonzero(hit):
         size = rng.uniform(12.0, 55.0)
         a = rng.uniform(0.0, 2 * math.pi)
-        span = int(rng.integers(1, 5))
-        decay = np.exp(-np.arange(min(span, t.size - k)) * 0.6)
+        span = min(int(rng.integers(1, 5)), int(t.size - k))
+        decay = np.exp(-np.arange(span, dtype=np.float64) * 0.6)
         jx[k : k + decay.size] += size * math.cos(a) * decay
         jy[k : k + decay.size] += size * math.sin(a) * decay
     x = x0 + ex + bx + jx
@@ -270,7 +270,7 @@ def observe(
     hi_r = np.array([envs[c].acc_ratio[1] for c in e])
     ratio = _smooth_towards(t, rng.uniform(lo_r, hi_r), 60.0)
     acc = np.maximum(est * ratio * rng.lognormal(0.0, 0.12, t.size), 3.0)
-    acc = np.round(acc, phone.acc_decimals)
+    acc = np.asarray(np.round(acc, phone.acc_decimals), dtype=np.float64)
     provider = np.where(e == INDOOR, "network", "fused").astype(object)
     provider[(e != INDOOR) & (rng.random(t.size) < 0.3)] = "gps"
     # Fixes the OS never delivered (indoors above all).

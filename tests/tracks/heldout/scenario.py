@@ -15,9 +15,11 @@ city itself is October), seeded, in a few seconds. Each patrol is a row of
 ``start, end``     first and last fix time (UTC)
 ``grid_code``      the worker's assigned grid
 ``other_worker``   replay: whose earlier patrol was replayed; copy: the
-                   original's worker; joint: the partner
+                   original's worker; joint: the partner; outside: the grid
+                   where most of the time was spent
 ``source_case``    replay and copy: the case copied
-``variant``        how the cheat was made (e.g. ``own/white/drop``)
+``variant``        how the cheat was made (e.g. ``own/white/drop``); walk:
+                   ``habitual`` (the worker's usual round) or ``random``
 ``param``          replay: fresh noise (m); copy: offset (m); stationary:
                    drift (m); outside: share of time outside
 =================  ===========================================================
@@ -37,7 +39,15 @@ import numpy as np
 import pandas as pd
 
 from tests.tracks.heldout import cheats, gps
-from tests.tracks.heldout.walks import City, Grid, companion, ebike_path, fixes_frame, walk_path
+from tests.tracks.heldout.walks import (
+    City,
+    Grid,
+    companion,
+    ebike_path,
+    fixes_frame,
+    habitual_loop,
+    walk_path,
+)
 
 SEED: Final = 2_611_015  # not the sample city's seed (20261124)
 MONTH: Final = pd.Timestamp("2026-11-01", tz="UTC")
@@ -136,10 +146,12 @@ class _Builder:
     def hours(self, lo: float = 1.0, hi: float = 4.0) -> float:
         return float(self.rng.uniform(lo, hi)) * 3600.0
 
-    def walk(self, grid: Grid, worker: str, day: int) -> int:
+    def walk(
+        self, grid: Grid, worker: str, day: int, loop: list[tuple[float, float]] | None = None
+    ) -> int:
         start = self.start_of(day)
-        frame = self.observe(walk_path(grid, self.rng, self.hours()), worker, start)
-        return self.add(frame, "walk", grid.code)
+        frame = self.observe(walk_path(grid, self.rng, self.hours(), loop), worker, start)
+        return self.add(frame, "walk", grid.code, variant="habitual" if loop else "random")
 
     def frame_of(self, case: int) -> pd.DataFrame:
         return self.frames[case]
@@ -200,14 +212,20 @@ def build(
         grids = pools[pool]
         return grids[int(rng.integers(len(grids)))]
 
-    # Honest single walks: mostly in two-worker grids (sources of replays and copies).
+    # Honest single walks by regular workers (2-5 a month each, in two-worker
+    # grids: the sources of replays and copies). Most follow the worker's
+    # habitual round, the honest look-alike of a replay.
     walks: list[int] = []
-    for i in range(n_walk):
-        g = pick("urban2") if i % 4 else pick("any2")
+    while len(walks) < n_walk:
+        g = pick("urban2") if rng.random() < 0.75 else pick("any2")
         w = g.workers[int(rng.integers(len(g.workers)))]
-        day = b.free_day((w,), 0, 18)
-        if day is not None:
-            walks.append(b.walk(g, w, day))
+        loop = habitual_loop(g, rng)
+        for _ in range(int(rng.integers(2, 6))):
+            day = b.free_day((w,), 0, 18)
+            if day is None or len(walks) >= n_walk:
+                break
+            habitual = rng.random() < 0.7
+            walks.append(b.walk(g, w, day, loop if habitual else None))
     # Joint patrols.
     for _ in range(n_joint):
         g = pick("any2")
@@ -231,11 +249,18 @@ def build(
             b.add(frame, "ebike", g.code)
 
     sources = [int(s) for s in rng.permutation(walks)]
-    _replays(b, sources[:n_cheat], noise=None)
-    _copies(b, sources[n_cheat : 2 * n_cheat], offsets=None)
+    half = len(sources) // 2
+    _replays(b, sources[:half], noise=None, limit=n_cheat)
+    _copies(b, sources[half:], offsets=None, limit=n_cheat)
     for acc, mock in _cycle(
-        (("constant", None), ("plausible", None), ("constant", True), ("plausible", False),
-         ("plausible", True), ("constant", False)),
+        (
+            ("constant", None),
+            ("plausible", None),
+            ("constant", True),
+            ("plausible", False),
+            ("plausible", True),
+            ("constant", False),
+        ),
         n_cheat,
     ):
         g = pick("urban2")
@@ -272,13 +297,13 @@ def build(
         day = b.free_day((w,))
         if not near or day is None:
             continue
-        other = near[int(rng.integers(len(near)))]
+        there = near[int(rng.integers(len(near)))]
         share = float(rng.uniform(0.65, 0.85))
         frame = cheats.outside(
-            c, g, other, w, b.start_of(day), rng, duration_s=b.hours(1.0, 3.0), share=share
+            c, g, there, w, b.start_of(day), rng, duration_s=b.hours(1.0, 3.0), share=share
         )
-        b.codes.add(other.code)
-        b.add(frame, "outside", g.code, other_worker=other.code, param=share)
+        b.codes.add(there.code)
+        b.add(frame, "outside", g.code, other_worker=there.code, param=share)
     return b.result(seed)
 
 
@@ -288,10 +313,15 @@ def _colleague(c: City, case_row: dict[str, Any]) -> str:
     return others[0]
 
 
-def _replays(b: _Builder, sources: list[int], noise: float | None) -> None:
-    """Replays of ``sources``; ``noise`` None draws 3–8 m per replay."""
+def _replays(
+    b: _Builder, sources: list[int], noise: float | None, limit: int | None = None
+) -> None:
+    """Replays of ``sources`` (at most ``limit``); ``noise`` None draws 3–8 m each."""
     rng = b.rng
+    made = 0
     for i, src in enumerate(sources):
+        if limit is not None and made >= limit:
+            break
         row = b.rows[src]
         own = i % 2 == 0
         worker = row["worker_id"] if own else _colleague(b.city, row)
@@ -318,8 +348,11 @@ def _replays(b: _Builder, sources: list[int], noise: float | None) -> None:
             resample=resample,
         )
         variant = "/".join(
-            ["own" if own else "colleague", "ar1" if correlated else "white",
-             "resample" if resample else "drop"]
+            [
+                "own" if own else "colleague",
+                "ar1" if correlated else "white",
+                "resample" if resample else "drop",
+            ]
         )
         b.add(
             frame,
@@ -330,12 +363,19 @@ def _replays(b: _Builder, sources: list[int], noise: float | None) -> None:
             variant=variant,
             param=sigma,
         )
+        made += 1
 
 
-def _copies(b: _Builder, sources: list[int], offsets: float | None) -> None:
-    """Same-day copies of ``sources`` by a colleague; ``offsets`` None draws 0–30 m."""
+def _copies(
+    b: _Builder, sources: list[int], offsets: float | None, limit: int | None = None
+) -> None:
+    """Same-day copies of ``sources`` by a colleague (at most ``limit``);
+    ``offsets`` None draws 0–30 m each."""
     rng = b.rng
+    made = 0
     for i, src in enumerate(sources):
+        if limit is not None and made >= limit:
+            break
         row = b.rows[src]
         copier = _colleague(b.city, row)
         day = int((row["start"] - MONTH).days)
@@ -356,30 +396,39 @@ def _copies(b: _Builder, sources: list[int], offsets: float | None) -> None:
             variant=f"shift={shift:.0f}s/drop={drop:.2f}",
             param=offset,
         )
+        made += 1
 
 
-def _honest_base(seed: int, n_walk: int) -> _Builder:
+def _honest_base(seed: int, n_walk: int) -> tuple[_Builder, list[int]]:
+    """``n_walk`` source walks on habitual rounds, and for half of their workers
+    another walk of the same round on another day (honest look-alikes)."""
     c = city()
     b = _Builder(c, np.random.default_rng(seed))
     pools = _grid_pools(c)
-    for _ in range(n_walk):
+    sources: list[int] = []
+    for i in range(n_walk):
         g = pools["urban2"][int(b.rng.integers(len(pools["urban2"])))]
         w = g.workers[int(b.rng.integers(len(g.workers)))]
+        loop = habitual_loop(g, b.rng)
         day = b.free_day((w,), 0, 15)
-        if day is not None:
-            b.walk(g, w, day)
-    return b
+        if day is None:
+            continue
+        sources.append(b.walk(g, w, day, loop))
+        again = b.free_day((w,), 0, 30)
+        if i % 2 == 0 and again is not None:
+            b.walk(g, w, again, loop)
+    return b, sources
 
 
 def replay_sweep(noise_m: float, *, n: int = 30, seed: int = SEED + 1) -> Heldout:
     """``n`` honest walks and one replay of each with fresh noise ``noise_m``."""
-    b = _honest_base(seed, n)
-    _replays(b, list(range(len(b.rows))), noise=noise_m)
+    b, sources = _honest_base(seed, n)
+    _replays(b, sources, noise=noise_m)
     return b.result(seed)
 
 
 def copy_sweep(offset_m: float, *, n: int = 30, seed: int = SEED + 2) -> Heldout:
     """``n`` honest walks and a same-day copy of each at offset ``offset_m``."""
-    b = _honest_base(seed, n)
-    _copies(b, list(range(len(b.rows))), offsets=offset_m)
+    b, sources = _honest_base(seed, n)
+    _copies(b, sources, offsets=offset_m)
     return b.result(seed)

@@ -225,6 +225,7 @@ def patrol_path(
     crossing_pause: float = 0.35,
     env_of_leg: int | None = None,
     start: tuple[float, float] | None = None,
+    loop: list[tuple[float, float]] | None = None,
 ) -> TruePath:
     """A street-like round of ``grid`` with pauses and household visits.
 
@@ -243,11 +244,22 @@ def patrol_path(
         Force the environment of moving legs (``gps.VEHICLE`` for a car).
     start : (float, float), optional
         Start point (default random in the grid).
+    loop : list of (float, float), optional
+        A habitual round: its points are visited in order, again and again,
+        from a random one of them, each within a few metres (either side of
+        the street), with an occasional detour to a random point.
     """
-    plan = _Planner(start or grid.random_point(rng))
+    k = int(rng.integers(len(loop))) if loop else 0
+    if start is None:
+        start = loop[k] if loop else grid.random_point(rng)
+    plan = _Planner(start)
     next_visit = rng.uniform(*visit_every_s)
     while plan.now < duration_s:
-        target = grid.random_point(rng)
+        if loop and rng.random() > 0.15:
+            k = (k + 1) % len(loop)
+            target = (loop[k][0] + rng.uniform(-4.0, 4.0), loop[k][1] + rng.uniform(-4.0, 4.0))
+        else:
+            target = grid.random_point(rng)
         v = rng.uniform(*speed)
         for p in grid.street_legs(plan.here, target):
             env = env_of_leg if env_of_leg is not None else street_env(grid, rng)
@@ -262,9 +274,24 @@ def patrol_path(
     return plan.path(duration_s)
 
 
-def walk_path(grid: Grid, rng: np.random.Generator, duration_s: float) -> TruePath:
-    """An honest walking patrol of 1–4 h (the caller picks the duration)."""
-    return patrol_path(grid, rng, duration_s)
+def walk_path(
+    grid: Grid,
+    rng: np.random.Generator,
+    duration_s: float,
+    loop: list[tuple[float, float]] | None = None,
+) -> TruePath:
+    """An honest walking patrol of 1–4 h (the caller picks the duration).
+
+    With ``loop`` the worker walks his habitual round (see :func:`patrol_path`):
+    the same streets as on other days, at other speeds, with other stops and
+    other GPS errors — the honest look-alike of a replay.
+    """
+    return patrol_path(grid, rng, duration_s, loop=loop)
+
+
+def habitual_loop(grid: Grid, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """A worker's habitual round of ``grid``: 4–8 points he walks through in order."""
+    return [grid.random_point(rng) for _ in range(int(rng.integers(4, 9)))]
 
 
 def ebike_path(grid: Grid, rng: np.random.Generator, duration_s: float) -> TruePath:

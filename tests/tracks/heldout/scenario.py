@@ -141,7 +141,14 @@ class _Builder:
         obs = gps.observe(path.t, path.x, path.y, path.env, phone, self.rng)
         mock = False if self.rng.random() < 0.5 else None  # half the apps report the flag
         up = start + pd.Timedelta(seconds=float(obs.t[-1]) + self.rng.uniform(60.0, 3600.0))
-        return fixes_frame(self.city, worker, start, obs, uploaded_at=up, mock=mock)
+        frame = fixes_frame(self.city, worker, start, obs, uploaded_at=up, mock=mock)
+        if self.rng.random() < 0.3:
+            # A batch sent twice after a network error: exact duplicate rows.
+            n = max(1, int(len(frame) * self.rng.uniform(0.005, 0.02)))
+            a = int(self.rng.integers(0, max(1, len(frame) - n)))
+            frame = pd.concat([frame, frame.iloc[a : a + n]]).sort_values("t", kind="stable")
+            frame = frame.reset_index(drop=True)
+        return frame
 
     def hours(self, lo: float = 1.0, hi: float = 4.0) -> float:
         return float(self.rng.uniform(lo, hi)) * 3600.0

@@ -178,6 +178,13 @@ def score(h: Heldout, flags: pd.DataFrame) -> Score:
     return Score(cases, table)
 
 
+def variant_table(cases: pd.DataFrame) -> pd.DataFrame:
+    """Caught / n per cheat kind and variant (how the cheat was made)."""
+    cheats = cases[~cases["honest"]]
+    g = cheats.groupby(["kind", "variant"])["caught"]
+    return pd.DataFrame({"n": g.size(), "caught": g.sum().astype(int)})
+
+
 def flag_kinds_by_case(cases: pd.DataFrame, flags: pd.DataFrame) -> pd.Series:
     """For a report: the flag kinds accusing each case's worker over its time."""
     acc = accused(flags)

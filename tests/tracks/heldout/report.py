@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tests.tracks.heldout import scenario
-from tests.tracks.heldout.evaluate import run_product, score
+from tests.tracks.heldout.evaluate import run_product, score, variant_table
 
 REPLAY_NOISE_M = (0.0, 3.0, 5.0, 8.0, 10.0)
 COPY_OFFSETS_M = (0.0, 2.5, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
@@ -26,6 +26,9 @@ def main() -> None:
         f"false positives: {int(honest['flagged'].sum())} of {len(honest)} honest patrols "
         f"({s.fp_rate:.2%})"
     )
+    v = variant_table(s.cases)
+    print("\nby variant (replay: own/colleague, white/ar1 noise, drop/resample):")
+    print(v[v.index.get_level_values("kind").isin(["replay", "spoofing", "stationary"])])
     rows = []
     for noise in REPLAY_NOISE_M:
         r = score(hs := scenario.replay_sweep(noise), run_product(hs)).cases

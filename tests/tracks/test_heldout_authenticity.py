@@ -209,3 +209,58 @@ def test_copy_sweep(offset_m: float) -> None:
     assert len(cp) >= 20
     assert cp["caught"].mean() >= 0.9
     assert not cp["original_named"].any()
+
+
+# --- the matching rule itself -----------------------------------------------------------
+
+
+def test_matching_rule_names_the_accused_worker_by_time_overlap() -> None:
+    t0 = pd.Timestamp("2026-11-03 01:00", tz="UTC")
+    hour = pd.Timedelta(hours=1)
+    truth = pd.DataFrame(
+        {
+            "case_id": [0, 1, 2, 3],
+            "kind": ["walk", "copy", "walk", "vehicle"],
+            "honest": [True, False, True, False],
+            "worker_id": ["O", "C", "J", "V"],
+            "start": [t0, t0, t0, t0],
+            "end": [t0 + hour] * 4,
+            "grid_code": "g",
+            "other_worker": [None, "O", None, None],
+            "source_case": [None, 0, None, None],
+            "variant": "",
+            "param": np.nan,
+        }
+    )
+    h = Heldout(truth.iloc[:0], truth, truth.iloc[:0], None, frozenset(), 0)
+
+    def flags(*rows: tuple[str, str, object, pd.Timestamp]) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "worker_id": w,
+                    "patrol_key": "",
+                    "kind": k,
+                    "reason": "",
+                    "evidence": e,
+                    "start": s,
+                    "end": s + pd.Timedelta(minutes=10),
+                }
+                for w, k, e, s in rows
+            ]
+        )
+
+    pair = {"copier": "C", "original": "O"}
+    s = score(h, flags(("O", "copy", pair, t0), ("C", "copy", pair, t0)))
+    assert s.cases["caught"].tolist() == [False, True, False, False]
+    assert not s.cases["flagged"][s.cases["honest"]].any()  # the original is not accused
+    assert not s.cases["original_named"].any()
+    s = score(h, flags(("C", "copy", {"copier": "O", "original": "C"}, t0)))
+    assert s.cases["original_named"].tolist() == [False, True, False, False]
+    assert s.cases["flagged"].tolist() == [True, False, False, False]
+    s = score(h, flags(("O", "replay", "{}", t0), ("V", "vehicle", {}, t0 + 2 * hour)))
+    assert s.cases["original_named"].tolist() == [False, True, False, False]  # by replay
+    assert s.cases["caught"].tolist() == [False, False, False, False]  # vehicle flag too late
+    s = score(h, flags(("V", "teleport", None, t0 + hour), ("J", "copy", {}, t0)))
+    assert s.cases["caught"].tolist() == [False, False, False, True]  # closed intervals
+    assert s.cases["flagged"].tolist() == [False, False, True, True]

@@ -158,6 +158,13 @@ def test_copier_named_in_90_percent_and_original_never(result: Score) -> None:
     ].to_string()
 
 
+def test_replay_evidence_names_the_replayed_patrol(result: Score) -> None:
+    rep = result.cases[result.cases["kind"] == "replay"]
+    caught = rep[rep["caught"]]
+    assert len(caught) > 0
+    assert caught["source_named"].mean() >= 0.9
+
+
 def test_without_optional_phone_fields(heldout: Heldout) -> None:
     """Absent optional fields never flag on their own; spoofing is still caught."""
     bare = Heldout(

@@ -13,6 +13,9 @@ end is missing covers all time.
 * An honest patrol is a **false positive** when any flag, of any kind,
   accuses its worker over a window that overlaps the patrol. A copy flag
   that names this worker as the *original* does not accuse him.
+* A caught replay **names its source** when the evidence of a replay flag
+  that catches it contains ``"<source worker>@<source day YYYYMMDD>"`` (the
+  start of the replayed patrol's ``patrol_key``).
 * For a copied track, the **copier is named** when the copy is caught (a
   copy flag accuses the copier), and the **original is named** when a flag
   of a copy or replay kind (:data:`ORIGINAL_NAMED_BY`) accuses the
@@ -74,14 +77,16 @@ def evidence_of(value: Any) -> dict[str, Any]:
 
 
 def accused(flags: pd.DataFrame) -> pd.DataFrame:
-    """One row per flag: ``kind``, the accused ``worker``, ``start``, ``end``."""
-    workers = []
+    """One row per flag: ``kind``, the accused ``worker``, ``start``, ``end`` and
+    the evidence as JSON ``text``."""
+    workers, texts = [], []
     for kind, worker, ev in zip(flags["kind"], flags["worker_id"], flags["evidence"], strict=True):
         e = evidence_of(ev)
         who = worker
         if kind in CAUGHT_BY["copy"]:
             who = next((e[k] for k in COPIER_KEYS if e.get(k)), worker)
         workers.append(str(who))
+        texts.append(json.dumps(e, default=str, ensure_ascii=False))
     start = pd.to_datetime(flags["start"], utc=True).fillna(pd.Timestamp.min.tz_localize("UTC"))
     end = pd.to_datetime(flags["end"], utc=True).fillna(pd.Timestamp.max.tz_localize("UTC"))
     return pd.DataFrame(
@@ -90,6 +95,7 @@ def accused(flags: pd.DataFrame) -> pd.DataFrame:
             "worker": workers,
             "start": start.to_numpy(),
             "end": end.to_numpy(),
+            "text": texts,
         }
     )
 
@@ -113,8 +119,16 @@ def run_product(h: Heldout) -> pd.DataFrame:
     return flags
 
 
-def _hits(truth: pd.DataFrame, acc: pd.DataFrame, kinds: frozenset[str] | None) -> np.ndarray:
-    """For each truth row: is its worker accused (by ``kinds``, or any) over its time?"""
+def _hits(
+    truth: pd.DataFrame,
+    acc: pd.DataFrame,
+    kinds: frozenset[str] | None,
+    mention: list[str] | None = None,
+) -> np.ndarray:
+    """For each truth row: is its worker accused (by ``kinds``, or any) over its time?
+
+    With ``mention``, only by a flag whose evidence text contains ``mention[i]``.
+    """
     a = acc if kinds is None else acc[acc["kind"].isin(kinds)]
     out = np.zeros(len(truth), dtype=bool)
     if a.empty:
@@ -125,7 +139,10 @@ def _hits(truth: pd.DataFrame, acc: pd.DataFrame, kinds: frozenset[str] | None) 
     ):
         g = by_worker.get(w)
         if g is not None:
-            out[i] = bool(((g["start"] <= e) & (g["end"] >= s)).any())
+            m = (g["start"] <= e) & (g["end"] >= s)
+            if mention is not None:
+                m &= g["text"].str.contains(mention[i], regex=False)
+            out[i] = bool(m.any())
     return out
 
 
@@ -160,6 +177,15 @@ def score(h: Heldout, flags: pd.DataFrame) -> Score:
     as_original = copies.assign(worker_id=copies["other_worker"])
     cases["original_named"] = False
     cases.loc[copies.index, "original_named"] = _hits(as_original, acc, ORIGINAL_NAMED_BY)
+    # Replays: does the evidence name the replayed patrol ("<worker>@<day of it>")?
+    replays = cases[cases["kind"] == "replay"]
+    src_start = cases["start"].reindex(replays["source_case"].astype(int)).to_numpy()
+    keys = [
+        f"{w}@{pd.Timestamp(t):%Y%m%d}"
+        for w, t in zip(replays["other_worker"], src_start, strict=True)
+    ]
+    cases["source_named"] = False
+    cases.loc[replays.index, "source_named"] = _hits(replays, acc, CAUGHT_BY["replay"], keys)
     rows = []
     for kind in (*CHEAT_KINDS, "walk", "joint", "ebike"):
         sub = cases[cases["kind"] == kind]
@@ -172,6 +198,7 @@ def score(h: Heldout, flags: pd.DataFrame) -> Score:
                 "recall": float(sub["caught"].mean()) if not honest else np.nan,
                 "any_flag": int(sub["flagged"].sum()),
                 "original_named": int(sub["original_named"].sum()) if kind == "copy" else np.nan,
+                "source_named": int(sub["source_named"].sum()) if kind == "replay" else np.nan,
             }
         )
     table = pd.DataFrame(rows).set_index("kind")

@@ -52,8 +52,9 @@ class Grid:
 
     @cached_property
     def inner(self) -> BaseGeometry:
-        """The polygon shrunk by 20 m (routes stay off the edge)."""
-        shrunk = self.poly.buffer(-20.0)
+        """The polygon shrunk by 10 m: routes may follow a boundary street, where
+        GPS error puts some fixes in the neighbouring grid."""
+        shrunk = self.poly.buffer(-10.0)
         return shrunk if not shrunk.is_empty and shrunk.area > 0.2 * self.poly.area else self.poly
 
     @property

@@ -190,7 +190,8 @@ def _cycle(values: tuple[Any, ...], n: int) -> Iterator[Any]:
 def build(
     seed: int = SEED,
     *,
-    n_walk: int = 200,
+    n_walk: int = 180,
+    n_same_day: int = 10,
     n_joint: int = 30,
     n_ebike: int = 30,
     n_cheat: int = 24,
@@ -203,6 +204,9 @@ def build(
     n_walk : int
         Honest single walks (the replays and copies take their sources from
         these; the sources stay honest).
+    n_same_day : int
+        Pairs of colleagues walking the same round of their grid on the same
+        day, separately, hours apart (honest look-alikes of a copy).
     n_joint : int
         Joint patrols (two honest patrols each).
     n_ebike : int
@@ -233,6 +237,20 @@ def build(
                 break
             habitual = rng.random() < 0.7
             walks.append(b.walk(g, w, day, loop if habitual else None))
+    # Colleagues walking the grid's usual round on the same day, separately.
+    for _ in range(n_same_day):
+        g = pick("urban2")
+        pair = (g.workers[0], g.workers[1])
+        day = b.free_day(pair)
+        if day is None:
+            continue
+        loop = habitual_loop(g, rng)
+        first = b.start_of(day)
+        second = first + pd.Timedelta(minutes=float(rng.uniform(20.0, 300.0)))
+        for w, start, partner in ((pair[0], first, pair[1]), (pair[1], second, pair[0])):
+            path = walk_path(g, rng, b.hours(1.0, 3.0), loop)
+            frame = b.observe(path, w, start)
+            b.add(frame, "walk", g.code, other_worker=partner, variant="same-day")
     # Joint patrols.
     for _ in range(n_joint):
         g = pick("any2")

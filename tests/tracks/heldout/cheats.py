@@ -122,7 +122,7 @@ def spoof(
     plan = _Planner(grid.random_point(rng))
     v = rng.uniform(1.05, 1.45)
     while plan.now < duration_s:
-        plan.move(grid.random_point(rng), v, gps.OPEN)
+        plan.move(grid.reachable(plan.here, rng, straight=True)[0], v, gps.OPEN)
     path = plan.path(duration_s)
     phone = gps.random_phone(rng)
     t = gps.sample_times(path.duration_s, phone, rng)

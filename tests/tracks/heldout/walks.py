@@ -75,8 +75,9 @@ class Grid:
 
     def street_legs(
         self, a: tuple[float, float], b: tuple[float, float]
-    ) -> list[tuple[float, float]]:
-        """From ``a`` to ``b`` along the grid's two street directions when possible."""
+    ) -> list[tuple[float, float]] | None:
+        """From ``a`` to ``b`` inside the grid: along its two street directions
+        when possible, else straight; None when both leave the grid."""
         ca, sa = math.cos(self.angle), math.sin(self.angle)
         dx, dy = b[0] - a[0], b[1] - a[1]
         u = dx * ca + dy * sa  # along the first street direction
@@ -86,7 +87,25 @@ class Grid:
         ):
             if self.inner.contains(shapely.LineString([a, corner, b])):
                 return [corner, b]
-        return [b]
+        if self.inner.contains(shapely.LineString([a, b])):
+            return [b]
+        return None
+
+    def reachable(
+        self, a: tuple[float, float], rng: np.random.Generator, *, straight: bool = False
+    ) -> list[tuple[float, float]]:
+        """Legs from ``a`` to a random point reachable without leaving the grid
+        (only straight when ``straight``)."""
+        for _ in range(80):
+            b = self.random_point(rng)
+            if straight:
+                if self.inner.contains(shapely.LineString([a, b])):
+                    return [b]
+                continue
+            legs = self.street_legs(a, b)
+            if legs is not None:
+                return legs
+        return [self.random_point(rng)]
 
 
 class City:
@@ -256,13 +275,17 @@ def patrol_path(
     plan = _Planner(start)
     next_visit = rng.uniform(*visit_every_s)
     while plan.now < duration_s:
+        legs = None
         if loop and rng.random() > 0.15:
             k = (k + 1) % len(loop)
             target = (loop[k][0] + rng.uniform(-4.0, 4.0), loop[k][1] + rng.uniform(-4.0, 4.0))
-        else:
-            target = grid.random_point(rng)
+            legs = grid.street_legs(plan.here, target)
+            if legs is None:  # not reachable from here: a detour, then try again
+                k = (k - 1) % len(loop)
+        if legs is None:
+            legs = grid.reachable(plan.here, rng)
         v = rng.uniform(*speed)
-        for p in grid.street_legs(plan.here, target):
+        for p in legs:
             env = env_of_leg if env_of_leg is not None else street_env(grid, rng)
             plan.move(p, v * rng.uniform(0.9, 1.1), env)
             if rng.random() < crossing_pause:
@@ -291,8 +314,12 @@ def walk_path(
 
 
 def habitual_loop(grid: Grid, rng: np.random.Generator) -> list[tuple[float, float]]:
-    """A worker's habitual round of ``grid``: 4–8 points he walks through in order."""
-    return [grid.random_point(rng) for _ in range(int(rng.integers(4, 9)))]
+    """A worker's habitual round of ``grid``: 4–8 points he walks through in order,
+    each reachable from the one before."""
+    points = [grid.random_point(rng)]
+    for _ in range(int(rng.integers(3, 8))):
+        points.append(grid.reachable(points[-1], rng)[-1])
+    return points
 
 
 def ebike_path(grid: Grid, rng: np.random.Generator, duration_s: float) -> TruePath:

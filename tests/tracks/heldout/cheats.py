@@ -182,16 +182,24 @@ def drive(
     rng: np.random.Generator,
     *,
     duration_s: float,
+    parked: bool = False,
 ) -> pd.DataFrame:
-    """The grid's streets driven at 30–50 km/h (stops at lights) instead of walked."""
+    """The grid's streets driven at 30–50 km/h (stops at lights) instead of walked.
+
+    With ``parked`` the driver also parks for 3–10 minutes every 10–20
+    minutes of driving (sitting in the car, as if visiting a household), which
+    brings the patrol's average speed down.
+    """
     path = patrol_path(
         grid,
         rng,
         duration_s,
         speed=(30 / 3.6, 50 / 3.6),
-        visit_every_s=(1e9, 1e9),
+        visit_every_s=(600.0, 1200.0) if parked else (1e9, 1e9),
+        visit_len_s=(180.0, 600.0),
         crossing_pause=0.4,
         env_of_leg=gps.VEHICLE,
+        visit_env=gps.VEHICLE,
     )
     phone = gps.random_phone(rng)
     obs = gps.observe(path.t, path.x, path.y, path.env, phone, rng)

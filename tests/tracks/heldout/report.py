@@ -28,7 +28,7 @@ def main() -> None:
     )
     v = variant_table(s.cases)
     print("\nby variant (replay: own/colleague, white/ar1 noise, drop/resample):")
-    print(v[v.index.get_level_values("kind").isin(["replay", "spoofing", "stationary"])])
+    print(v[v.index.get_level_values("kind").isin(["replay", "spoofing", "stationary", "vehicle"])])
     rows = []
     for noise in REPLAY_NOISE_M:
         r = score(hs := scenario.replay_sweep(noise), run_product(hs)).cases

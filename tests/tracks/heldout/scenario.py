@@ -307,14 +307,16 @@ def build(
         start = MONTH + pd.Timedelta(days=day) + pd.Timedelta(minutes=float(rng.uniform(0, 90)))
         frame = cheats.phone_at_home(c, g, w, start, rng, drift_m=drift, accuracy=acc)
         b.add(frame, "stationary", g.code, variant=acc, param=drift)
-    for _ in range(n_cheat):
+    for i in range(n_cheat):
         g = pick("car")
         w = g.workers[0]
         day = b.free_day((w,))
         if day is None:
             continue
-        frame = cheats.drive(c, g, w, b.start_of(day), rng, duration_s=b.hours(0.5, 1.5))
-        b.add(frame, "vehicle", g.code)
+        parked = i % 2 == 1
+        hours = b.hours(0.75, 2.0) if parked else b.hours(0.5, 1.5)
+        frame = cheats.drive(c, g, w, b.start_of(day), rng, duration_s=hours, parked=parked)
+        b.add(frame, "vehicle", g.code, variant="parked stops" if parked else "driving")
     for _ in range(n_cheat):
         g = pick("urban2")
         near = [c.grids[n] for n in c.neighbours(g.code)]

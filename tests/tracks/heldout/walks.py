@@ -246,6 +246,7 @@ def patrol_path(
     env_of_leg: int | None = None,
     start: tuple[float, float] | None = None,
     loop: list[tuple[float, float]] | None = None,
+    visit_env: int = gps.INDOOR,
 ) -> TruePath:
     """A street-like round of ``grid`` with pauses and household visits.
 
@@ -268,6 +269,8 @@ def patrol_path(
         A habitual round: its points are visited in order, again and again,
         from a random one of them, each within a few metres (either side of
         the street), with an occasional detour to a random point.
+    visit_env : int
+        Surroundings during a visit (indoors by default).
     """
     k = int(rng.integers(len(loop))) if loop else 0
     if start is None:
@@ -293,7 +296,7 @@ def patrol_path(
         if plan.now >= next_visit:
             length = rng.uniform(*visit_len_s)
             plan.stay(rng.uniform(20.0, 60.0), gps.SUBURBAN, rng, 2.0)  # at the door
-            plan.stay(length, gps.INDOOR, rng, 4.0)
+            plan.stay(length, visit_env, rng, 4.0)
             next_visit = plan.now + rng.uniform(*visit_every_s)
     return plan.path(duration_s)
 

@@ -4,7 +4,7 @@ The generator (:mod:`tests.tracks.heldout`) has its own smartphone GPS error
 model, seed and parameters; it was written without reading the product's
 detectors or its sample-track generator. The product's public flag function
 (:func:`gridgeo.tracks.authenticity_flags`, after validate, clean, split and
-join) runs on a held-out November and is scored by the rule in
+join) runs on a held-out September and is scored by the rule in
 :mod:`tests.tracks.heldout.evaluate` (a flag matches a patrol by the accused
 worker and overlapping time; flag kinds per cheat kind in ``CAUGHT_BY``).
 

@@ -1,8 +1,9 @@
 """A held-out month of patrols with ground truth: honest walks, joint patrols,
 e-bike rounds and every cheat kind of issue 15.
 
-:func:`build` makes November 2026 in the sample city's real grids (the sample
-city itself is October), seeded, in a few seconds. Each patrol is a row of
+:func:`build` makes September 2026 in the sample city's real grids (the
+sample city itself is October; September keeps every fix in the past for the
+product's validation), seeded, in a few seconds. Each patrol is a row of
 :attr:`Heldout.truth`:
 
 =================  ===========================================================
@@ -50,7 +51,7 @@ from tests.tracks.heldout.walks import (
 )
 
 SEED: Final = 2_611_015  # not the sample city's seed (20261124)
-MONTH: Final = pd.Timestamp("2026-11-01", tz="UTC")
+MONTH: Final = pd.Timestamp("2026-09-01", tz="UTC")
 CHEAT_KINDS: Final = ("replay", "spoofing", "stationary", "vehicle", "outside", "copy")
 HONEST_KINDS: Final = ("walk", "joint", "ebike")
 TRUTH_COLUMNS: Final = (
@@ -101,8 +102,8 @@ class _Builder:
 
     def start_of(self, day: int) -> pd.Timestamp:
         """A start between 08:00 and 15:00 local time (UTC+8) on ``day``."""
-        minutes = float(self.rng.uniform(0.0, 7 * 60.0))
-        return MONTH + pd.Timedelta(days=day) + pd.Timedelta(minutes=minutes)
+        seconds = round(float(self.rng.uniform(0.0, 7 * 3600.0)), 3)
+        return MONTH + pd.Timedelta(days=day) + pd.Timedelta(seconds=seconds)
 
     def free_day(self, workers: tuple[str, ...], lo: int = 0, hi: int = 30) -> int | None:
         days = self.rng.permutation(np.arange(lo, hi))

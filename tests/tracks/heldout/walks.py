@@ -370,6 +370,7 @@ def fixes_frame(
     server received the batch.
     """
     lon, lat = city.to_lonlat(obs.x, obs.y)
+    start = start.round("ms")
     t = start + pd.to_timedelta(np.round(obs.t * 1000.0).astype(np.int64), unit="ms")
     upload = uploaded_at if uploaded_at is not None else t[-1] + pd.Timedelta(minutes=5)
     return pd.DataFrame(
@@ -382,6 +383,6 @@ def fixes_frame(
             "accuracy_m": obs.accuracy_m,
             "provider": obs.provider,
             "mock_location": pd.array([mock] * len(t), dtype="boolean"),
-            "uploaded_at": upload,
+            "uploaded_at": upload.round("ms"),
         }
     )

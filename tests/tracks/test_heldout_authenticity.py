@@ -29,7 +29,7 @@ from tests.tracks.heldout import gps, scenario
 from tests.tracks.heldout.evaluate import CAUGHT_BY, Score, run_product, score
 from tests.tracks.heldout.scenario import CHEAT_KINDS, Heldout
 
-OPTIONAL = ["provider", "mock_location", "uploaded_at"]
+OPTIONAL = ["provider", "speed_mps", "is_mock", "uploaded_at"]
 REPLAY_NOISE_M = (0.0, 3.0, 5.0, 8.0, 10.0)
 COPY_OFFSETS_M = (0.0, 2.5, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
 
@@ -176,7 +176,7 @@ def test_without_optional_phone_fields(heldout: Heldout) -> None:
         heldout.seed,
     )
     s = score(bare, run_product(bare))
-    print("\nwithout provider / mock_location / uploaded_at:\n" + s.table.to_string())
+    print("\nwithout provider / speed_mps / is_mock / uploaded_at:\n" + s.table.to_string())
     honest = s.cases[s.cases["honest"]]
     assert int(honest["flagged"].sum()) <= math.floor(0.01 * len(honest))
     assert s.recall("spoofing") >= 0.9

@@ -132,7 +132,9 @@ def spoof(
         acc = np.full(t.size, float(rng.choice([3.0, 5.0, 10.0])))
     else:
         acc = np.round(rng.uniform(4.0, 15.0, t.size))
-    obs = gps.Observed(t, x, y, acc, np.full(t.size, "gps", dtype=object))
+    # Route-mode apps that fill in the speed report the set speed; others none.
+    speed = np.full(t.size, round(v, 2) if rng.random() < 0.5 else np.nan)
+    obs = gps.Observed(t, x, y, acc, np.full(t.size, "gps", dtype=object), speed)
     return fixes_frame(city, worker, start, obs, mock=mock)
 
 
@@ -171,7 +173,8 @@ def phone_at_home(
             np.clip(drift_m * rng.uniform(0.6, 1.2) * rng.lognormal(0, 0.2, t.size), 8.0, 45.0)
         )
     provider = np.where(rng.random(t.size) < 0.6, "network", "fused").astype(object)
-    return fixes_frame(city, worker, start, gps.Observed(t, x, y, acc, provider))
+    speed = np.round(np.abs(rng.normal(0.0, 0.3, t.size)), 2) if phone.reports_speed else None
+    return fixes_frame(city, worker, start, gps.Observed(t, x, y, acc, provider, speed))
 
 
 def drive(
@@ -271,6 +274,7 @@ def copy_track(
         y[keep],
         original["accuracy_m"].to_numpy(float)[keep],
         original["provider"].to_numpy(object)[keep],
+        original["speed_mps"].to_numpy(float)[keep],
     )
     uploaded = original["uploaded_at"].iloc[0] + pd.Timedelta(hours=float(rng.uniform(1.0, 20.0)))
     start = t0 + pd.Timedelta(seconds=time_shift_s)

@@ -39,6 +39,8 @@ chosen by the operating system, with a self-reported ``accuracy``:
   canyons, rounded the way phones round it (whole metres or tenths), never
   below a floor of about 3 m (the Fused Location Provider rarely claims
   better).
+* **Speed**: 60 % of phones/apps record the Doppler speed
+  (``Location.getSpeed``), 0.2 m/s error in the open, 0.5 m/s in canyons.
 * **Sampling**: apps ask the Fused Location Provider for an interval (5–30 s);
   the OS delivers with jitter, occasionally late by tens of seconds (Doze,
   app in background), drops fixes indoors and loses the signal for a few
@@ -125,6 +127,9 @@ class Phone:
         0 when the phone reports whole metres, 1 for tenths.
     outage_per_h : float
         Rate of signal losses of 1–6 minutes.
+    reports_speed : bool
+        The app records ``Location.getSpeed`` (Doppler speed, about 0.2 m/s
+        error in the open, more in canyons); many apps do not.
     """
 
     interval_s: float
@@ -134,6 +139,7 @@ class Phone:
     tau_s: float
     acc_decimals: int
     outage_per_h: float
+    reports_speed: bool = False
 
 
 def random_phone(rng: np.random.Generator, *, interval_s: float | None = None) -> Phone:
@@ -146,6 +152,7 @@ def random_phone(rng: np.random.Generator, *, interval_s: float | None = None) -
         tau_s=float(rng.uniform(25.0, 110.0)),
         acc_decimals=int(rng.choice([0, 0, 1])),
         outage_per_h=float(rng.uniform(0.0, 0.8)),
+        reports_speed=bool(rng.random() < 0.6),
     )
 
 
@@ -195,13 +202,14 @@ def ar1(t: FloatArray, sigma: FloatArray, tau: FloatArray, rng: np.random.Genera
 
 @dataclass(frozen=True)
 class Observed:
-    """What the phone reported: times, positions, accuracy, provider."""
+    """What the phone reported: times, positions, accuracy, provider, speed."""
 
     t: FloatArray
     x: FloatArray
     y: FloatArray
     accuracy_m: FloatArray
     provider: NDArray[np.object_]
+    speed_mps: FloatArray | None = None
 
 
 def observe(
@@ -273,11 +281,19 @@ def observe(
     acc = np.asarray(np.round(acc, phone.acc_decimals), dtype=np.float64)
     provider = np.where(e == INDOOR, "network", "fused").astype(object)
     provider[(e != INDOOR) & (rng.random(t.size) < 0.3)] = "gps"
+    # Doppler speed of the true motion, when the app records it.
+    v_true = np.interp(
+        t, t_true, np.hypot(np.gradient(x_true, t_true), np.gradient(y_true, t_true))
+    )
+    v_err = np.where(e == CANYON, 0.5, np.where(e == INDOOR, 0.4, 0.2))
+    speed = np.round(np.abs(v_true + rng.normal(0.0, 1.0, t.size) * v_err), 2)
+    if not phone.reports_speed:
+        speed = np.full(t.size, np.nan)
     # Fixes the OS never delivered (indoors above all).
     drop_p = np.array([envs[c].drop_p for c in e])
     keep = rng.random(t.size) >= drop_p
     keep[0] = keep[-1] = True
-    return Observed(t[keep], x[keep], y[keep], acc[keep], provider[keep])
+    return Observed(t[keep], x[keep], y[keep], acc[keep], provider[keep], speed[keep])
 
 
 def _smooth_towards(t: FloatArray, target: FloatArray, tau: float) -> FloatArray:

@@ -365,9 +365,9 @@ def fixes_frame(
 ) -> pd.DataFrame:
     """The fixes a phone uploads: product columns plus the optional phone fields.
 
-    ``provider`` and ``mock_location`` (nullable boolean, missing when the
-    app does not report it) are optional fields; ``uploaded_at`` is when the
-    server received the batch.
+    ``provider``, ``speed_mps`` (NaN when not recorded) and ``is_mock``
+    (nullable boolean, missing when the app does not report it) are optional
+    fields; ``uploaded_at`` is when the server received the batch.
     """
     lon, lat = city.to_lonlat(obs.x, obs.y)
     start = start.round("ms")
@@ -382,7 +382,8 @@ def fixes_frame(
             "crs": "wgs84",
             "accuracy_m": obs.accuracy_m,
             "provider": obs.provider,
-            "mock_location": pd.array([mock] * len(t), dtype="boolean"),
+            "speed_mps": obs.speed_mps if obs.speed_mps is not None else np.nan,
+            "is_mock": pd.array([mock] * len(t), dtype="boolean"),
             "uploaded_at": upload.round("ms"),
         }
     )

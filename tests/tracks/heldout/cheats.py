@@ -173,7 +173,9 @@ def phone_at_home(
             np.clip(drift_m * rng.uniform(0.6, 1.2) * rng.lognormal(0, 0.2, t.size), 8.0, 45.0)
         )
     provider = np.where(rng.random(t.size) < 0.6, "network", "fused").astype(object)
-    speed = np.round(np.abs(rng.normal(0.0, 0.3, t.size)), 2) if phone.reports_speed else None
+    speed: gps.FloatArray | None = None
+    if phone.reports_speed:
+        speed = np.asarray(np.round(np.abs(rng.normal(0.0, 0.3, t.size)), 2), dtype=np.float64)
     return fixes_frame(city, worker, start, gps.Observed(t, x, y, acc, provider, speed))
 
 

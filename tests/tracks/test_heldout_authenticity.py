@@ -174,6 +174,7 @@ def test_without_optional_phone_fields(heldout: Heldout) -> None:
         heldout.units,
         heldout.ebike_grids,
         heldout.seed,
+        heldout.modes,
     )
     s = score(bare, run_product(bare))
     print("\nwithout provider / speed_mps / is_mock / uploaded_at:\n" + s.table.to_string())

@@ -105,7 +105,8 @@ def run_product(h: Heldout) -> pd.DataFrame:
 
     validate → clean → split → join → :func:`gridgeo.tracks.authenticity_flags`,
     as ``tests/tracks/test_sample_city.py`` does. When the flag function
-    accepts per-grid travel modes, the e-bike grids are passed as allowed.
+    accepts per-grid travel modes (``modes``), it gets :attr:`Heldout.modes`
+    (e-bike allowed in rural grids, walking elsewhere).
     """
     index, base_index = build_indexes(h.units)
     good, _ = validate_fixes(h.fixes, h.roster["worker_id"])
@@ -113,8 +114,8 @@ def run_product(h: Heldout) -> pd.DataFrame:
     fixes = join_to_grids(split_patrols(cleaned.fixes), index, base_index=base_index).fixes
     kwargs: dict[str, Any] = {"base_index": base_index, "dropped": cleaned.dropped}
     params = inspect.signature(authenticity_flags).parameters
-    if "grid_modes" in params:
-        kwargs["grid_modes"] = dict.fromkeys(h.ebike_grids, "ebike")
+    if "modes" in params:
+        kwargs["modes"] = h.modes
     flags: pd.DataFrame = authenticity_flags(fixes, h.roster, index, **kwargs)
     return flags
 

@@ -89,6 +89,8 @@ class Heldout:
     units: gpd.GeoDataFrame
     ebike_grids: frozenset[str]
     seed: int
+    modes: dict[str, str] = field(default_factory=dict)
+    """Travel mode allowed per grid: ``ebike`` in rural grids, ``walk`` elsewhere."""
 
 
 @dataclass
@@ -170,7 +172,8 @@ class _Builder:
         roster = self.city.roster[["worker_id", "grid_code"]].copy()
         units = self.city.units_for(self.codes)
         ebike = frozenset(truth.loc[truth["kind"] == "ebike", "grid_code"])
-        return Heldout(fixes, truth, roster, units, ebike, seed)
+        modes = {c: "ebike" if self.city.grids[c].rural else "walk" for c in sorted(self.codes)}
+        return Heldout(fixes, truth, roster, units, ebike, seed, modes)
 
 
 def _grid_pools(c: City) -> dict[str, list[Grid]]:

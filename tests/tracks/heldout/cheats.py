@@ -205,6 +205,7 @@ def drive(
         crossing_pause=0.4,
         env_of_leg=gps.VEHICLE,
         visit_env=gps.VEHICLE,
+        gait=(8.0, 0.3),
     )
     phone = gps.random_phone(rng)
     obs = gps.observe(path.t, path.x, path.y, path.env, phone, rng)

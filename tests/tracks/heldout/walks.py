@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.signal import lfilter
 from shapely.geometry.base import BaseGeometry
 
 from tests.tracks.heldout import gps
@@ -216,14 +217,43 @@ class _Planner:
         self.y.append(y0)
         self.env.append(env)
 
-    def path(self, duration_s: float) -> TruePath:
+    def path(
+        self,
+        duration_s: float,
+        rng: np.random.Generator | None = None,
+        *,
+        warp_s: float = 0.0,
+        wander_m: float = 0.0,
+    ) -> TruePath:
+        """Sample each second. A person is no machine: with ``rng``, the pace
+        varies (the path is followed ``warp_s`` seconds ahead or behind, a
+        Gauss–Markov process with a 40 s correlation time, so the speed varies by
+        roughly ``warp_s / 40``) and the position weaves ``wander_m`` around the
+        street line (15 s correlation time)."""
         kt = np.asarray(self.t)
         t = np.arange(0.0, min(duration_s, kt[-1]) + 1.0)
-        x = np.interp(t, kt, np.asarray(self.x))
-        y = np.interp(t, kt, np.asarray(self.y))
-        seg = np.clip(np.searchsorted(kt, t, side="right") - 1, 0, len(self.env) - 1)
+        tw = t
+        if rng is not None and warp_s > 0:
+            tw = np.maximum.accumulate(
+                np.clip(t + _ar1_regular(t.size, warp_s, 40.0, rng), 0, None)
+            )
+        x = np.interp(tw, kt, np.asarray(self.x))
+        y = np.interp(tw, kt, np.asarray(self.y))
+        if rng is not None and wander_m > 0:
+            x = x + _ar1_regular(t.size, wander_m, 15.0, rng)
+            y = y + _ar1_regular(t.size, wander_m, 15.0, rng)
+        seg = np.clip(np.searchsorted(kt, tw, side="right") - 1, 0, len(self.env) - 1)
         env = np.asarray(self.env, dtype=np.int64)[seg]
         return TruePath(t, x, y, env)
+
+
+def _ar1_regular(n: int, sigma: float, tau: float, rng: np.random.Generator) -> FloatArray:
+    """A stationary Gauss–Markov sequence at 1 s steps."""
+    phi = math.exp(-1.0 / tau)
+    w = rng.standard_normal(n) * sigma * math.sqrt(1 - phi * phi)
+    w[0] = rng.standard_normal() * sigma
+    out: FloatArray = np.asarray(lfilter([1.0], [1.0, -phi], w), dtype=np.float64)
+    return out
 
 
 def street_env(grid: Grid, rng: np.random.Generator) -> int:
@@ -247,6 +277,7 @@ def patrol_path(
     start: tuple[float, float] | None = None,
     loop: list[tuple[float, float]] | None = None,
     visit_env: int = gps.INDOOR,
+    gait: tuple[float, float] = (4.0, 0.8),
 ) -> TruePath:
     """A street-like round of ``grid`` with pauses and household visits.
 
@@ -271,6 +302,9 @@ def patrol_path(
         the street), with an occasional detour to a random point.
     visit_env : int
         Surroundings during a visit (indoors by default).
+    gait : (float, float)
+        ``warp_s`` and ``wander_m`` of :meth:`_Planner.path`: how unevenly
+        the person moves (pace and weaving).
     """
     k = int(rng.integers(len(loop))) if loop else 0
     if start is None:
@@ -298,7 +332,7 @@ def patrol_path(
             plan.stay(rng.uniform(20.0, 60.0), gps.SUBURBAN, rng, 2.0)  # at the door
             plan.stay(length, visit_env, rng, 4.0)
             next_visit = plan.now + rng.uniform(*visit_every_s)
-    return plan.path(duration_s)
+    return plan.path(duration_s, rng, warp_s=gait[0], wander_m=gait[1])
 
 
 def walk_path(
@@ -334,6 +368,7 @@ def ebike_path(grid: Grid, rng: np.random.Generator, duration_s: float) -> TrueP
         speed=(4.0, 7.0),
         visit_every_s=(600.0, 1500.0),
         crossing_pause=0.2,
+        gait=(5.0, 0.6),
     )
 
 

@@ -31,7 +31,7 @@ from tests.tracks.heldout.scenario import CHEAT_KINDS, Heldout
 
 OPTIONAL = ["provider", "speed_mps", "is_mock", "uploaded_at"]
 REPLAY_NOISE_M = (0.0, 3.0, 5.0, 8.0, 10.0)
-COPY_OFFSETS_M = (0.0, 2.5, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+COPY_OFFSETS_M = (0.0, 2.5, 5.0, 10.0, 20.0, 30.0)
 
 
 @pytest.fixture(scope="module")

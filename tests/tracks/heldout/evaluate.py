@@ -41,6 +41,7 @@ from gridgeo.tracks import (
     build_indexes,
     clean_fixes,
     join_to_grids,
+    normalise_fixes,
     split_patrols,
     validate_fixes,
 )
@@ -103,13 +104,14 @@ def accused(flags: pd.DataFrame) -> pd.DataFrame:
 def run_product(h: Heldout) -> pd.DataFrame:
     """The product's flags for the held-out fixes, through its public functions.
 
-    validate → clean → split → join → :func:`gridgeo.tracks.authenticity_flags`,
-    as ``tests/tracks/test_sample_city.py`` does. When the flag function
+    normalise → validate → clean → split → join →
+    :func:`gridgeo.tracks.authenticity_flags`, as uploads are processed (and as
+    ``tests/tracks/test_sample_city.py`` does after reading a file). When the flag function
     accepts per-grid travel modes (``modes``), it gets :attr:`Heldout.modes`
     (e-bike allowed in rural grids, walking elsewhere).
     """
     index, base_index = build_indexes(h.units)
-    good, _ = validate_fixes(h.fixes, h.roster["worker_id"])
+    good, _ = validate_fixes(normalise_fixes(h.fixes), h.roster["worker_id"])
     cleaned = clean_fixes(good)
     fixes = join_to_grids(split_patrols(cleaned.fixes), index, base_index=base_index).fixes
     kwargs: dict[str, Any] = {"base_index": base_index, "dropped": cleaned.dropped}

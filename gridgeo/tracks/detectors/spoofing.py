@@ -7,15 +7,20 @@ velocity and, to look real, adds noise drawn afresh for every fix. Real GPS
 error is temporally correlated (Gauss–Markov, correlation time of tens of
 seconds to minutes; see :mod:`gridgeo.samples.gps_error`), and real walking
 changes speed and heading continuously. Evidence, any of which flags a patrol
-of at least ``spoof_min_fixes`` (30) fixes (the first two flag):
+of at least ``spoof_min_fixes`` (30) fixes (all but ``constant_accuracy`` flag):
 
 ``mock_location``
     The phone itself said so (``is_mock``/``mock`` column true on at least one
     fix; Android's ``Location.isMock()``). Absent column: no evidence.
+``constant_speed_field_mps``
+    The phone's ``speed_mps`` (Doppler speed, re-measured with every fix) is
+    the same non-zero value on every fix: a route simulator's set speed.
 ``constant_accuracy`` (supporting evidence, never a flag alone)
     Every fix reports the same ``accuracy_m``: receivers re-estimate it with
     every fix as satellites and signal change; simulators send a constant,
-    but so do some loggers and upload tools that fill a default.
+    but so do some loggers and upload tools that fill a default. With it, the
+    residual test below also applies to fixes up to 3 × ``spoof_max_interval_s``
+    apart and needs half the pairs.
 ``white_residuals``
     The track is cut into pieces of constant velocity (top-down: a piece is
     split at its worst fix while that fix lies more than 3 noise units off the
@@ -100,6 +105,11 @@ def _mock(fixes: pd.DataFrame) -> np.ndarray | None:
 def spoofing_records(fixes: pd.DataFrame, pa: PatrolArrays, th: Thresholds) -> list[dict[str, Any]]:
     """Spoofing flag records (module docstring)."""
     mock = _mock(fixes)
+    speed = (
+        pd.to_numeric(fixes["speed_mps"], errors="coerce").to_numpy(dtype=np.float64)
+        if "speed_mps" in fixes.columns
+        else None
+    )
     records = []
     for p in range(pa.n):
         r = pa.rows(p)
@@ -116,16 +126,25 @@ def spoofing_records(fixes: pd.DataFrame, pa: PatrolArrays, th: Thresholds) -> l
             continue
         finite = acc[np.isfinite(acc)]
         constant = finite.size == n and np.unique(finite).size == 1
-        if constant:  # supporting evidence only: loggers and old apps send a fixed value
+        if constant:
             evidence["constant_accuracy_m"] = rnd(finite[0], 1)
+        if speed is not None:
+            sp = speed[r]
+            sp = sp[np.isfinite(sp)]
+            if sp.size >= th.spoof_min_fixes and np.unique(sp).size == 1 and sp[0] > 0:
+                evidence["constant_speed_field_mps"] = rnd(sp[0], 2)
+                reasons.append(f"the phone reports the same speed {sp[0]:g} m/s on all fixes")
         dt = float(np.median(np.diff(t))) if n > 1 else 0.0
-        if 0 < dt <= th.spoof_max_interval_s:
+        limit_dt = th.spoof_max_interval_s * (3.0 if constant else 1.0)
+        if 0 < dt <= limit_dt:
             c, pairs = residual_correlation(t, x, y)
             evidence.update(residual_correlation=rnd(c, 3), median_interval_s=rnd(dt, 1))
-            if pairs >= th.spoof_min_fixes and np.isfinite(c) and c <= th.spoof_max_correlation:
+            need = th.spoof_min_fixes // (2 if constant else 1)
+            if pairs >= need and np.isfinite(c) and c <= th.spoof_max_correlation:
                 reasons.append(
                     f"noise without GPS time correlation (lag-1 correlation {c:.2f} within "
                     f"constant-velocity legs, fixes every {dt:.0f} s)"
+                    + (f", constant accuracy {finite[0]:g} m" if constant else "")
                 )
         if reasons:
             records.append(pa.record(p, "spoofing", "; ".join(reasons), evidence))

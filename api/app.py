@@ -23,6 +23,7 @@ from api.routers import (
     baseline,
     codes,
     events,
+    flags,
     generations,
     grids,
     health,
@@ -98,8 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(generations.router, prefix="/v1")
     app.include_router(events.router, prefix="/v1")
     app.include_router(analytics.router, prefix="/v1")
+    app.include_router(flags.router, prefix="/v1")
     app.include_router(tracks.router, prefix="/v1")
     app.include_router(maps.router)
+    app.include_router(flags.maps_router)
     app.mount("/maps/static", StaticFiles(directory=STATIC_DIR), name="map-assets")
     app.include_router(users.router, prefix="/v1")
     app.include_router(ogc.router)

@@ -17,7 +17,8 @@ Who patrols, when
 
 What a patrol looks like
 ------------------------
-Each worker walks (1.0–1.5 m/s) or rides an e-bike (3–5 m/s), with a gentle
+Each worker walks (1.0–1.5 m/s) or, in large rural grids (2 km² or more),
+rides an e-bike (3–5 m/s, 60 % of those workers), with a gentle
 speed variation and up to two pauses of 1–4 minutes. The path is a walk on a
 graph of 64 random points inside the unit, each linked to those of its 8
 nearest neighbours that it sees along a straight leg inside the unit; the
@@ -27,10 +28,12 @@ interval (15 s on 10 % of devices, 30 s on 20 %, 60 s on 70 %; each interval is
 drawn uniformly within ±20 % of it, inside 10–60 s)
 and its own CRS label: ``wgs84`` (60 % of devices) or ``gcj02`` (40 %), the
 coordinates being converted accordingly. Every fix reports ``accuracy_m``
-(the 68 % error radius); the position error is Gaussian with that radius
-(typically 4–10 m). About 1 % of fixes are poor (accuracy 50–200 m, error to
-match) and about 0.4 % are uploaded twice (exact duplicate rows), for the
-cleaning step.
+(the 68 % error radius the phone believes); the position error comes from
+:mod:`gridgeo.samples.gps_error`: temporally correlated (Gauss–Markov), larger
+and biased in small urban grids (under 0.5 km²), with an optimistic accuracy
+there, and indoor dropouts (gaps of 1–4 minutes) in honest patrols. About 1 %
+of fixes are poor (accuracy 50–200 m, error to match) and about 0.4 % are
+uploaded twice (exact duplicate rows), for the cleaning step.
 
 Tracks table
 ------------
@@ -116,6 +119,7 @@ from gridgeo.samples.events import (
     local_period,
     sample_points_in_polygons,
 )
+from gridgeo.samples.gps_error import ENVIRONMENTS, draw_errors, indoor_gaps
 
 __all__ = ["FAKE_KINDS", "ROSTER_COLUMNS", "TRACK_COLUMNS", "generate_tracks"]
 
@@ -143,6 +147,9 @@ _ABSENT_P: Final = 0.10
 _PART_TIME_P: Final = 0.3
 _STATIONARY_RADIUS_M: Final = 10.0
 _GUARD_M: Final = 2.0
+_RURAL_KM2: Final = 2.0
+_URBAN_KM2: Final = 0.5
+_ENVS: Final = (ENVIRONMENTS["rural"], ENVIRONMENTS["suburban"], ENVIRONMENTS["urban"])
 _HONEST, _OUTSIDE, _STATIONARY, _TELEPORT, _REPLAY = range(5)
 _MODE_KIND: Final[dict[int, str]] = {
     _OUTSIDE: "outside",
@@ -382,7 +389,10 @@ def generate_tracks(
     n_staff = len(staff)
     dev_crs = rng.choice(len(_DEVICE_CRS), size=n_staff, p=_DEVICE_CRS_P)
     dev_interval = np.asarray(_INTERVALS)[rng.integers(0, len(_INTERVALS), n_staff)]
-    bike = rng.random(n_staff) < 0.3
+    # E-bikes in large rural grids only; GPS environment by grid size.
+    w_km2 = shapely.area(u.loc[w_code].geometry.to_numpy()) * frame.mx * frame.my / 1e6
+    w_env = np.where(w_km2 >= _RURAL_KM2, 0, np.where(w_km2 >= _URBAN_KM2, 1, 2))
+    bike = (w_env == 0) & (rng.random(n_staff) < 0.6)
     speed = np.where(bike, rng.uniform(3.0, 5.0, n_staff), rng.uniform(1.0, 1.5, n_staff))
 
     gen = np.flatnonzero(p_mode != _REPLAY)
@@ -397,6 +407,7 @@ def generate_tracks(
         p_wp_area,
         speed[p_worker],
         dev_interval[p_worker],
+        w_env[p_worker],
     )
     f_patrol, f_rel, x_true, y_true, acc, x, y = fx
 
@@ -751,6 +762,7 @@ def _simulate(
     p_wp_area: NDArray[np.object_],
     p_speed: NDArray[np.float64],
     p_interval: NDArray[np.int64],
+    p_env: NDArray[np.int64],
 ) -> tuple[NDArray[Any], ...]:
     """Fixes of the patrols ``gen``: patrol, rel. seconds, true x/y (m), accuracy, noisy x/y."""
     # Waypoint graphs per area, and walks on them.
@@ -843,17 +855,28 @@ def _simulate(
     x_true = wx[segi] + frac * (wx[segi + 1] - wx[segi])
     y_true = wy[segi] + frac * (wy[segi + 1] - wy[segi])
 
-    # GPS error and reported accuracy.
+    # GPS error and reported accuracy (gridgeo.samples.gps_error: correlated,
+    # biased near tall buildings, optimistic accuracy in town, indoor dropouts).
     st = stationary[f_p]
-    acc = 2.5 + np.where(st, 2.5, 3.5) * np.exp(rng.normal(0, 1, n_f) * np.where(st, 0.3, 0.45))
+    envs = [_ENVS[int(e)] for e in p_env[gen]]
+    err = draw_errors(rng, rel.astype(np.float64), f_p, envs)
+    acc, ex, ey = err.accuracy_m, err.ex, err.ey
     poor = ~st & (mode[f_p] != _TELEPORT) & (rng.random(n_f) < _POOR_P)
     poor |= (mode[f_p] == _TELEPORT) & (rng.random(n_f) < _POOR_P)
     acc = np.where(poor, rng.uniform(50, 200, n_f), acc)
-    sigma = acc / 1.515
-    ex = rng.normal(0, 1, n_f) * sigma
-    ey = rng.normal(0, 1, n_f) * sigma
+    ex = np.where(poor, rng.normal(0, 1, n_f) * acc / 1.515, ex)
+    ey = np.where(poor, rng.normal(0, 1, n_f) * acc / 1.515, ey)
     r = np.hypot(ex, ey)
     cap = np.where(st, _STATIONARY_RADIUS_M, np.inf)
     scale = np.where(r > cap, cap / np.where(r > 0, r, 1.0), 1.0)
     ex, ey = ex * scale, ey * scale
+    honest = mode[f_p] == _HONEST
+    per_hour = np.array([e.indoor_per_hour for e in envs])
+    keep = indoor_gaps(rng, f_p, rel.astype(np.float64), per_hour) | ~honest
+    first = np.ones(n_f, dtype=bool)
+    first[1:] = f_p[1:] != f_p[:-1]
+    keep |= first
+    f_p, rel, x_true, y_true, acc, ex, ey = (
+        a[keep] for a in (f_p, rel, x_true, y_true, acc, ex, ey)
+    )
     return gen[f_p], rel, x_true, y_true, acc, x_true + ex, y_true + ey

@@ -37,6 +37,15 @@ EVENT_COLUMNS = (
     "closed_at",
 )
 FIX_COLUMNS = ("worker_id", "patrol_id", "t", "lon", "lat", "crs", "accuracy_m", "geom")
+OPTIONAL_FIX_COLUMNS = (
+    "speed_mps",
+    "bearing_deg",
+    "altitude_m",
+    "provider",
+    "is_mock",
+    "satellites",
+)
+"""Optional phone fields (:data:`gridgeo.tracks.io.OPTIONAL_COLUMNS`), stored when given."""
 
 
 def storage_points(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +120,8 @@ def insert_fixes(session: Session, fixes: pd.DataFrame) -> int:
     session : sqlalchemy.orm.Session
     fixes : pandas.DataFrame
         Columns worker_id, t (timezone-aware), lon, lat, crs, and optionally
-        patrol_id, accuracy_m.
+        patrol_id, accuracy_m and the phone fields of :data:`OPTIONAL_FIX_COLUMNS`
+        (stored when present; ``received_at`` is set by the database).
 
     Returns
     -------
@@ -125,4 +135,9 @@ def insert_fixes(session: Session, fixes: pd.DataFrame) -> int:
     ensure_monthly_partitions(session, "track_fixes", times.min().date(), times.max().date())
     x, y = storage_points(frame)
     frame["geom"] = point_ewkb_hex(x, y)
-    return copy_frame(session, "track_fixes", frame, FIX_COLUMNS)
+    extra = tuple(c for c in OPTIONAL_FIX_COLUMNS if c in frame.columns)
+    if "satellites" in extra:
+        frame["satellites"] = pd.to_numeric(frame["satellites"], errors="coerce").round().astype(
+            "Int64"
+        )
+    return copy_frame(session, "track_fixes", frame, FIX_COLUMNS + extra)

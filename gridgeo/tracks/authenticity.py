@@ -40,23 +40,26 @@ Kinds
     make the residuals); it targets tracks interpolated along straight legs,
     the usual output of route-drawing tools.
 ``replay``
-    A patrol that repeats an earlier patrol (of any worker) position for
-    position. Candidates come from a spatial hash: positions rounded to
-    ``replay_cell_m`` (5 m) cells, pairs of patrols sharing at least
-    ``replay_min_shared`` (20 %) of the later patrol's cells and at least 10
-    cells (cells shared by more than 20 patrols, meeting points, are
-    ignored). A candidate is confirmed when the median distance from the
-    later patrol's fixes to the nearest fix of the earlier one is at most
-    ``replay_max_median_m`` (3 m) **and** the matched fixes come in the same
-    order: the rank correlation between a fix's position in the later patrol
-    and the position of its nearest fix in the earlier one is at least
-    ``replay_min_order`` (0.9; its absolute value, so a copy played backwards
-    counts too). A copy is off by its offset only and runs through the source
-    in step; two honest patrols of a small grid can lie close everywhere (many
-    fixes in a few thousand square metres, nearest fixes 2–3 m apart) but
-    visit the places in unrelated orders (rank correlation near 0). Patrols
-    that stay within ``stationary_radius_m`` are not compared (any two stays
-    at the same desk look alike; ``stationary`` covers them).
+    A patrol that repeats an earlier patrol (of any worker) after a time
+    shift, with fresh noise up to 10 m, dropped or resampled fixes:
+    candidates from a MinHash index of H3 cell shingles, confirmed by the
+    median distance at equal elapsed time after the best shift (at most
+    ``replay_max_median_m``, 15 m). Rule and evidence:
+    :mod:`gridgeo.tracks.detectors.replay`.
+``copy``
+    Coincident tracks of two workers that are a transformed copy (same fix
+    time pattern or same noise after removing an offset of up to
+    ``copy_max_offset_m``); the copier is named when the evidence says which
+    (later upload, added noise, later clock), never the original; joint
+    patrols (independent noise) are not flagged.
+    :mod:`gridgeo.tracks.detectors.replay`.
+``spoofing``
+    Simulated movement: mock-location flag, a constant speed field, or noise
+    without GPS time correlation within constant-velocity legs.
+    :mod:`gridgeo.tracks.detectors.spoofing`.
+``vehicle``
+    Sustained speed above the grid's travel mode (walking or e-bike, per
+    grid via ``modes``). :mod:`gridgeo.tracks.detectors.vehicle`.
 ``stationary``
     At least ``stationary_min_minutes`` (30) of a patrol within
     ``stationary_radius_m`` (30 m) of its first fix (stay-point rule of Li
@@ -70,7 +73,13 @@ Kinds
     ignores stray fixes). A device lying still scatters like that; a worker
     walking to and fro in a tiny grid or courtyard spreads over the whole
     circle (median distance 10–20 m in a 30 m circle) and is not reported.
-    Normal stops (a conversation, a check of a shop) last minutes.
+    Normal stops (a conversation, a check of a shop) last minutes. A second
+    rule (``drift``) does not trust the stated accuracy: at least
+    ``stationary_drift_min_minutes`` (60) within ``stationary_drift_radius_m``
+    (60 m) with a median distance from the centre of at most
+    ``stationary_drift_max_m`` (30 m) — a phone left on a table drifting with
+    correlated GPS error (evidence: spread, position correlation, claimed
+    accuracy).
 ``outside``
     More than ``outside_max_share`` (50 %) of a patrol's time outside the
     worker's assignment area (:func:`gridgeo.tracks.join.assignment_areas`: a
@@ -87,12 +96,12 @@ Output
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from gridgeo.errors import InvalidInput
 from gridgeo.locate import LocateIndex
@@ -105,6 +114,10 @@ from gridgeo.tracks._geo import (
     require_columns,
     wgs84_lonlat,
 )
+from gridgeo.tracks.detectors._patrols import PatrolArrays
+from gridgeo.tracks.detectors.replay import detect_replays_and_copies
+from gridgeo.tracks.detectors.spoofing import spoofing_records
+from gridgeo.tracks.detectors.vehicle import vehicle_records
 from gridgeo.tracks.join import (
     JOIN_COLUMNS,
     assignment_areas,
@@ -118,7 +131,10 @@ __all__ = [
     "FLAG_KINDS",
     "Thresholds",
     "authenticity_flags",
+    "detect_copies",
     "detect_no_noise",
+    "detect_spoofing",
+    "detect_vehicle",
     "detect_outside",
     "detect_replays",
     "detect_stationary",
@@ -131,6 +147,9 @@ FLAG_KINDS: Final[tuple[str, ...]] = (
     "too_regular",
     "no_noise",
     "replay",
+    "copy",
+    "spoofing",
+    "vehicle",
     "stationary",
     "outside",
 )
@@ -143,8 +162,6 @@ FLAG_COLUMNS: Final[tuple[str, ...]] = (
     "start",
     "end",
 )
-_MAX_CELL_PATROLS: Final = 20
-_MIN_SHARED_CELLS: Final = 10
 
 
 @dataclass(frozen=True)
@@ -161,14 +178,28 @@ class Thresholds:
     regular_min_fixes: int = 50
     noise_min_m: float = 0.5
     noise_min_fixes: int = 20
-    replay_cell_m: float = 5.0
-    replay_min_shared: float = 0.2
-    replay_max_median_m: float = 3.0
-    replay_min_order: float = 0.9
+    replay_h3_res: int = 10
+    replay_max_median_m: float = 15.0
+    replay_min_coverage: float = 0.8
+    replay_search_s: float = 900.0
+    copy_max_offset_m: float = 50.0
+    copy_min_time_match: float = 0.8
+    copy_max_residual_m: float = 2.0
+    walk_max_mps: float = 2.5
+    ebike_max_mps: float = 8.0
+    vehicle_lag_s: float = 120.0
+    vehicle_min_minutes: float = 5.0
+    vehicle_min_share: float = 0.2
+    spoof_max_correlation: float = 0.0
+    spoof_max_interval_s: float = 20.0
+    spoof_min_fixes: int = 30
     stationary_radius_m: float = 30.0
     stationary_min_minutes: float = 30.0
     stationary_noise_factor: float = 1.25
     stationary_noise_floor_m: float = 8.0
+    stationary_drift_radius_m: float = 60.0
+    stationary_drift_min_minutes: float = 60.0
+    stationary_drift_max_m: float = 30.0
     outside_max_share: float = 0.5
     gap_minutes: float = 15.0
 
@@ -188,6 +219,7 @@ def authenticity_flags(
     dropped: pd.DataFrame | None = None,
     thresholds: Thresholds | None = None,
     kinds: tuple[str, ...] = FLAG_KINDS,
+    modes: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Run the authenticity checks of ``kinds`` on cleaned, split fixes.
 
@@ -209,6 +241,9 @@ def authenticity_flags(
     thresholds : Thresholds, optional
     kinds : tuple of str
         Checks to run (default all of :data:`FLAG_KINDS`).
+    modes : mapping, optional
+        Travel mode allowed (``walk`` or ``ebike``) by grid code or worker id,
+        for the ``vehicle`` check; unlisted grids allow ``ebike``.
 
     Returns
     -------
@@ -233,8 +268,14 @@ def authenticity_flags(
         parts.append(detect_too_regular(f, thresholds=th))
     if "no_noise" in kinds:
         parts.append(detect_no_noise(f, thresholds=th))
-    if "replay" in kinds:
-        parts.append(detect_replays(f, thresholds=th))
+    if "replay" in kinds or "copy" in kinds:
+        rep, cop = _replays_and_copies(f, th)
+        parts += [rep] if "replay" in kinds else []
+        parts += [cop] if "copy" in kinds else []
+    if "spoofing" in kinds:
+        parts.append(detect_spoofing(f, thresholds=th))
+    if "vehicle" in kinds:
+        parts.append(detect_vehicle(f, modes=modes, roster=roster, thresholds=th))
     if "stationary" in kinds:
         parts.append(detect_stationary(f, thresholds=th))
     if "outside" in kinds:
@@ -518,6 +559,15 @@ def detect_no_noise(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None
 def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
     """Long stays within a small radius during a patrol (kind ``stationary``).
 
+    Two rules (module docstring): ``noise`` — a stay of ``stationary_min_minutes``
+    within ``stationary_radius_m`` scattering no more than the stated accuracy;
+    ``drift`` — a stay of ``stationary_drift_min_minutes`` (60) within
+    ``stationary_drift_radius_m`` (60 m) whose median distance from its centre
+    is at most ``stationary_drift_max_m`` (30 m), whatever accuracy the phone
+    claims: a phone left on a table drifts 10–30 m with correlated GPS error
+    (the positions' lag-1 correlation is reported as evidence), while nobody
+    patrols for an hour inside a 60 m circle.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -529,11 +579,29 @@ def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = No
     39.5
     """
     th = thresholds or Thresholds()
+    noise = _stationary(fixes, th, th.stationary_radius_m, th.stationary_min_minutes, "noise")
+    drift = _stationary(
+        fixes, th, th.stationary_drift_radius_m, th.stationary_drift_min_minutes, "drift"
+    )
+    if len(drift) and len(noise):
+        seen = set(zip(noise["patrol_key"], noise["start"], strict=True))
+        overlap = [
+            any(k == pk and abs((st - s0).total_seconds()) < 3600 for pk, s0 in seen)
+            for k, st in zip(drift["patrol_key"], drift["start"], strict=True)
+        ]
+        drift = drift[~np.asarray(overlap, dtype=bool)]
+    out = pd.concat([x for x in (noise, drift) if len(x)] or [_empty()], ignore_index=True)
+    return out.sort_values(["worker_id", "start"], kind="stable").reset_index(drop=True)
+
+
+def _stationary(
+    fixes: pd.DataFrame, th: Thresholds, r: float, minutes: float, rule: str
+) -> pd.DataFrame:
+    """Stays of one rule (``noise`` or ``drift``)."""
     f = _sorted(fixes)
     p = _Patrols(f)
     n = len(p.key)
-    min_s = th.stationary_min_minutes * 60.0
-    r = th.stationary_radius_m
+    min_s = minutes * 60.0
     if n < 2:
         return _empty()
     lon, lat = wgs84_lonlat(f)
@@ -579,8 +647,14 @@ def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = No
             th.stationary_noise_factor * float(np.median(acc[rows])),
             th.stationary_noise_floor_m,
         )
-        if spread > noise:
+        if rule == "noise" and spread > noise:
             continue  # moving about inside the circle, not lying still
+        if rule == "drift" and spread > th.stationary_drift_max_m:
+            continue
+        dx, dy = x[rows] - cx, y[rows] - cy
+        ss0 = np.sum(dx[:-1] ** 2 + dy[:-1] ** 2)
+        den = float(np.sqrt(ss0 * np.sum(dx[1:] ** 2 + dy[1:] ** 2)))
+        corr = float(np.sum(dx[:-1] * dx[1:] + dy[:-1] * dy[1:]) / den) if den > 0 else 0.0
         rec = p.record(
             pid,
             "stationary",
@@ -592,6 +666,9 @@ def detect_stationary(fixes: pd.DataFrame, *, thresholds: Thresholds | None = No
                 "lat": _r(np.median(lat[rows]), 6),
                 "max_distance_m": _r(float(dist.max()), 1),
                 "median_distance_m": _r(spread, 1),
+                "median_accuracy_m": _r(float(np.median(acc[rows])), 1),
+                "position_correlation": _r(corr, 3),
+                "rule": rule,
             },
         )
         rec["start"], rec["end"] = float(p.t[i]), float(p.t[last])
@@ -621,88 +698,58 @@ def _stay_length(x: np.ndarray, y: np.ndarray, r: float, chunk: int = 256) -> in
     return last_near + 1
 
 
-# --------------------------------------------------------------------------- replay
+# --------------------------------------------------------------------------- replay, copy
 
 
 def detect_replays(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
-    """Patrols that repeat an earlier patrol position for position (kind ``replay``)."""
+    """Near-replays of earlier patrols (kind ``replay``; :mod:`gridgeo.tracks.detectors.replay`)."""
+    return _replays_and_copies(fixes, thresholds)[0]
+
+
+def detect_copies(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Copied same-day tracks of colleagues (kind ``copy``).
+
+    See :mod:`gridgeo.tracks.detectors.replay`.
+    """
+    return _replays_and_copies(fixes, thresholds)[1]
+
+
+def _replays_and_copies(
+    fixes: pd.DataFrame, thresholds: Thresholds | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     th = thresholds or Thresholds()
     f = _sorted(fixes)
-    p = _Patrols(f)
-    n = len(p.key)
-    if n == 0:
-        return _empty()
-    lon, lat = wgs84_lonlat(f)
-    x, y = local_xy(lon, lat)
-    # Patrols that stay put are left to the stationary check.
-    cx = pd.Series(x).groupby(p.pid).median().to_numpy()
-    cy = pd.Series(y).groupby(p.pid).median().to_numpy()
-    reach = pd.Series(np.hypot(x - cx[p.pid], y - cy[p.pid])).groupby(p.pid).max().to_numpy()
-    moving = reach > th.stationary_radius_m
-    h = th.replay_cell_m
-    kx = np.floor(x / h).astype(np.int64)
-    ky = np.floor(y / h).astype(np.int64)
-    cell = (kx << 32) + (ky & 0xFFFFFFFF)
-    keep = moving[p.pid]
-    pairs = pd.DataFrame({"cell": cell[keep], "pid": p.pid[keep]}).drop_duplicates()
-    n_cells = pairs.groupby("pid").size()
-    per_cell = pairs.groupby("cell")["pid"].transform("size")
-    pairs = pairs[(per_cell > 1) & (per_cell <= _MAX_CELL_PATROLS)]
-    if pairs.empty:
-        return _empty()
-    joined = pairs.merge(pairs, on="cell", suffixes=("_a", "_b"))
-    joined = joined[joined["pid_a"] != joined["pid_b"]]
-    shared = joined.groupby(["pid_a", "pid_b"]).size().rename("shared").reset_index()
-    a = shared["pid_a"].to_numpy()
-    b = shared["pid_b"].to_numpy()
-    earlier = (p.start[a] < p.start[b]) | ((p.start[a] == p.start[b]) & (a < b))
-    share = shared["shared"].to_numpy() / n_cells.reindex(b).to_numpy()
-    cand = shared[
-        earlier & (share >= th.replay_min_shared) & (shared["shared"] >= _MIN_SHARED_CELLS)
-    ]
-    best: dict[int, tuple[float, int, float, float]] = {}
-    for pa, pb in zip(cand["pid_a"].tolist(), cand["pid_b"].tolist(), strict=True):
-        ra = slice(int(p.first[pa]), int(p.last[pa]) + 1)
-        rb = slice(int(p.first[pb]), int(p.last[pb]) + 1)
-        tree = cKDTree(np.column_stack([x[ra], y[ra]]))
-        dist, nearest = tree.query(np.column_stack([x[rb], y[rb]]))
-        med = float(np.median(dist))
-        if med > th.replay_max_median_m or (pb in best and med >= best[pb][0]):
-            continue
-        order = _rank_correlation(nearest)
-        if abs(order) >= th.replay_min_order:
-            within = float(np.mean(dist <= th.replay_max_median_m))
-            best[pb] = (med, pa, within, order)
-    records = []
-    for pb, (med, pa, within, order) in sorted(best.items()):
-        src_key = str(p.key[p.first[pa]])
-        src_worker = str(p.worker[p.first[pa]])
-        records.append(
-            p.record(
-                pb,
-                "replay",
-                f"repeats patrol {src_key}: median distance to its fixes {med:.2f} m",
-                {
-                    "source_patrol_key": src_key,
-                    "source_worker_id": src_worker,
-                    "median_distance_m": _r(med, 3),
-                    "share_within_m": _r(within, 3),
-                    "order_correlation": _r(order, 3),
-                },
-            )
-        )
-    return _flags(records)
+    if len(f) == 0:
+        return _empty(), _empty()
+    rep, cop = detect_replays_and_copies(f, PatrolArrays.build(f), th)
+    return _flags(rep), _flags(cop)
 
 
-def _rank_correlation(matched: np.ndarray) -> float:
-    """Spearman correlation between fix order and the order of the matched fixes."""
-    if matched.size < 3:
-        return 0.0
-    ranks = pd.Series(matched).rank().to_numpy()
-    seq = np.arange(matched.size, dtype=np.float64)
-    if np.std(ranks) == 0:
-        return 0.0
-    return float(np.corrcoef(ranks, seq)[0, 1])
+def detect_spoofing(fixes: pd.DataFrame, *, thresholds: Thresholds | None = None) -> pd.DataFrame:
+    """Simulated movement (kind ``spoofing``; :mod:`gridgeo.tracks.detectors.spoofing`)."""
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    if len(f) == 0:
+        return _empty()
+    return _flags(spoofing_records(f, PatrolArrays.build(f), th))
+
+
+def detect_vehicle(
+    fixes: pd.DataFrame,
+    *,
+    modes: Mapping[str, str] | None = None,
+    roster: pd.DataFrame | None = None,
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """Riding or driving faster than the grid's mode allows (kind ``vehicle``).
+
+    See :mod:`gridgeo.tracks.detectors.vehicle`.
+    """
+    th = thresholds or Thresholds()
+    f = _sorted(fixes)
+    if len(f) == 0:
+        return _empty()
+    return _flags(vehicle_records(f, PatrolArrays.build(f), th, modes=modes, roster=roster))
 
 
 # --------------------------------------------------------------------------- outside

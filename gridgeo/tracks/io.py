@@ -12,6 +12,14 @@
 ``accuracy_m``  float64 68 % error radius in metres, NaN where unknown
 ==============  ==============================================================
 
+Optional phone fields (:data:`OPTIONAL_COLUMNS`), in any format (GPX: child
+or extension elements of the point; aliases in parentheses): ``speed_mps``
+(``speed``), ``bearing_deg`` (``bearing``, ``course``, ``heading``),
+``altitude_m`` (``altitude``, ``ele``), ``provider`` (``gps``, ``network``,
+``fused``; lower-cased text), ``is_mock`` (``mock``, ``mock_location``: a
+nullable boolean from true/false/1/0/yes/no) and ``satellites`` (``sats``,
+``sat``). They are added only when the file has them — an absent field stays
+absent, and never causes a flag on its own; a bad value becomes NaN/NA.
 Other columns of a CSV or Parquet file (for example the app's ``patrol_id``)
 are kept. Reading is lenient on purpose: bad values become NaT/NaN and the row
 stays, so that :func:`gridgeo.tracks.validate.validate_fixes` can report
@@ -69,7 +77,7 @@ from gridgeo.errors import InvalidInput
 from gridgeo.text import check_frame_text
 from gridgeo.tracks._geo import FIX_COLUMNS, canonical_crs
 
-__all__ = ["FIX_COLUMNS", "FORMATS", "normalise_fixes", "read_fixes"]
+__all__ = ["FIX_COLUMNS", "FORMATS", "OPTIONAL_COLUMNS", "normalise_fixes", "read_fixes"]
 
 FORMATS: Final[dict[str, str]] = {
     ".csv": "csv",
@@ -88,7 +96,24 @@ _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "lat": ("lat", "latitude", "y"),
     "crs": ("crs", "coord_type", "coordtype"),
     "accuracy_m": ("accuracy_m", "accuracy", "acc"),
+    "speed_mps": ("speed_mps", "speed"),
+    "bearing_deg": ("bearing_deg", "bearing", "course", "heading"),
+    "altitude_m": ("altitude_m", "altitude", "alt", "ele", "elevation"),
+    "provider": ("provider", "location_provider"),
+    "is_mock": ("is_mock", "mock", "ismock", "mock_location", "is_from_mock_provider"),
+    "satellites": ("satellites", "sats", "sat", "num_satellites"),
 }
+OPTIONAL_COLUMNS: Final[tuple[str, ...]] = (
+    "speed_mps",
+    "bearing_deg",
+    "altitude_m",
+    "provider",
+    "is_mock",
+    "satellites",
+)
+"""Optional phone fields, kept (normalised) when the file has them, absent otherwise."""
+_TRUE: Final = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
 _EPOCH_MS_ABOVE: Final = 1e11
 
 
@@ -216,9 +241,27 @@ def normalise_fixes(
         np.float64
     )
     for col in out.columns:
-        if col not in FIX_COLUMNS:
+        if col in OPTIONAL_COLUMNS:
+            result[col] = _optional(col, out[col].set_axis(result.index))
+        elif col not in FIX_COLUMNS:
             result[col] = out[col].set_axis(result.index)
     return result
+
+
+def _optional(col: str, values: pd.Series) -> pd.Series:
+    """An optional phone field normalised: numbers (NaN when bad), text, or nullable booleans."""
+    if col == "provider":
+        text = values.astype("string").str.strip().str.lower()
+        return text.where(text != "", pd.NA)
+    if col == "is_mock":
+        if values.dtype == bool:
+            return values.astype("boolean")
+        text = values.astype("string").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        out[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+        out[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+        return out
+    return pd.to_numeric(values, errors="coerce").astype(np.float64)
 
 
 def _text(values: pd.Series | None, n: int, default: str | None) -> np.ndarray:
@@ -283,7 +326,9 @@ def _read_gpx(data: bytes, name: str) -> pd.DataFrame:
     if not points:
         points = [el for el in root.iter() if _local(el.tag) == "rtept"]
     rows: dict[str, list[Any]] = {"t": [], "lon": [], "lat": [], "accuracy_m": []}
-    for pt in points:
+    extra: dict[str, list[Any]] = {}
+    gpx_names = {a: c for c, aliases in _ALIASES.items() if c in OPTIONAL_COLUMNS for a in aliases}
+    for k, pt in enumerate(points):
         rows["lon"].append(pt.get("lon"))
         rows["lat"].append(pt.get("lat"))
         t = acc = None
@@ -293,8 +338,13 @@ def _read_gpx(data: bytes, name: str) -> pd.DataFrame:
                 t = (child.text or "").strip()
             elif tag in ("accuracy", "accuracy_m") and acc is None:
                 acc = (child.text or "").strip()
+            elif tag.lower() in gpx_names:
+                col = extra.setdefault(gpx_names[tag.lower()], [None] * len(points))
+                if col[k] is None:
+                    col[k] = (child.text or "").strip()
         rows["t"].append(t)
         rows["accuracy_m"].append(acc)
+    rows.update(extra)
     frame = pd.DataFrame(rows, dtype=object)
     frame["crs"] = "wgs84"
     return frame

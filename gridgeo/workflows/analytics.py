@@ -30,7 +30,8 @@ EVENTS_SQL = (
 )
 FIXES_SQL = (
     "SELECT worker_id, patrol_id, t, ST_X(geom) AS lon, ST_Y(geom) AS lat, "
-    "'cgcs2000' AS crs, accuracy_m FROM track_fixes WHERE t >= :start AND t < :end "
+    "'cgcs2000' AS crs, accuracy_m, speed_mps, bearing_deg, altitude_m, provider, is_mock, "
+    "satellites, received_at FROM track_fixes WHERE t >= :start AND t < :end "
     "ORDER BY worker_id, t"
 )
 

@@ -78,6 +78,9 @@ def test_coverage_reports_never_visited_grids(client: TestClient, analyst: dict[
         "outside",
         "too_regular",
         "no_noise",
+        "copy",
+        "spoofing",
+        "vehicle",
     }
     workers = client.get("/v1/tracks/coverage", headers=analyst).json()
     assert len(workers) > 1000 and "worker_id" in workers[0]

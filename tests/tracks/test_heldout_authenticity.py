@@ -14,12 +14,17 @@ copier named in >= 90 % of copied pairs and the original in none; sweeps of
 the replay detector over fresh noise 0–10 m (>= 90 % up to 8 m) and of the
 copy detector over offsets 0–30 m (>= 90 % everywhere, original never
 named). Run with ``-s`` to see the tables.
+
+``GRIDGEO_HELDOUT_SEED=<int>`` builds the month from another seed: once the
+generator's code is visible to the detectors' authors, a seed they have not
+seen keeps the month held out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -34,15 +39,18 @@ REPLAY_NOISE_M = (0.0, 3.0, 5.0, 8.0, 10.0)
 COPY_OFFSETS_M = (0.0, 2.5, 5.0, 10.0, 20.0, 30.0)
 
 
+SEED = int(os.environ.get("GRIDGEO_HELDOUT_SEED", scenario.SEED))
+
+
 @pytest.fixture(scope="module")
 def heldout() -> Heldout:
-    return scenario.build()
+    return scenario.build(SEED)
 
 
 @pytest.fixture(scope="module")
 def result(heldout: Heldout) -> Score:
     s = score(heldout, run_product(heldout))
-    print("\nheld-out month, product flags:\n" + s.table.to_string())
+    print(f"\nheld-out month (seed {SEED}), product flags:\n" + s.table.to_string())
     print(f"false positives: {s.fp_rate:.2%} of {int(s.cases['honest'].sum())} honest patrols")
     return s
 
@@ -188,7 +196,7 @@ def test_without_optional_phone_fields(heldout: Heldout) -> None:
 
 @pytest.mark.parametrize("noise_m", REPLAY_NOISE_M)
 def test_replay_sweep(noise_m: float) -> None:
-    h = scenario.replay_sweep(noise_m)
+    h = scenario.replay_sweep(noise_m, seed=SEED + 1)
     s = score(h, run_product(h))
     rep = s.cases[s.cases["kind"] == "replay"]
     sources = s.cases[s.cases["honest"]]
@@ -205,7 +213,7 @@ def test_replay_sweep(noise_m: float) -> None:
 
 @pytest.mark.parametrize("offset_m", COPY_OFFSETS_M)
 def test_copy_sweep(offset_m: float) -> None:
-    h = scenario.copy_sweep(offset_m)
+    h = scenario.copy_sweep(offset_m, seed=SEED + 2)
     s = score(h, run_product(h))
     cp = s.cases[s.cases["kind"] == "copy"]
     honest = s.cases[s.cases["honest"]]

@@ -174,7 +174,9 @@ def test_replay_evidence_names_the_replayed_patrol(result: Score) -> None:
 
 
 def test_without_optional_phone_fields(heldout: Heldout) -> None:
-    """Absent optional fields never flag on their own; spoofing is still caught."""
+    """Absent optional fields never flag on their own: no false positives, the
+    original of a copy is never named (without an upload time a symmetric copy
+    may stay unattributed), and spoofing is still caught."""
     bare = Heldout(
         heldout.fixes.drop(columns=OPTIONAL),
         heldout.truth,
@@ -188,6 +190,7 @@ def test_without_optional_phone_fields(heldout: Heldout) -> None:
     print("\nwithout provider / speed_mps / is_mock / uploaded_at:\n" + s.table.to_string())
     honest = s.cases[s.cases["honest"]]
     assert int(honest["flagged"].sum()) <= math.floor(0.01 * len(honest))
+    assert not s.cases["original_named"].any()
     assert s.recall("spoofing") >= 0.9
 
 
@@ -280,3 +283,10 @@ def test_matching_rule_names_the_accused_worker_by_time_overlap() -> None:
     s = score(h, flags(("V", "teleport", None, t0 + hour), ("J", "copy", {}, t0)))
     assert s.cases["caught"].tolist() == [False, False, False, True]  # closed intervals
     assert s.cases["flagged"].tolist() == [False, False, True, True]
+    # A neutral pair flag (no copier named) on a real copy: neither caught nor a false
+    # positive on the original; on an honest patrol that was not copied, a false positive.
+    neutral = {"workers": ["O", "C"]}
+    s = score(h, flags(("O", "copy", neutral, t0), ("C", "copy", neutral, t0)))
+    assert s.cases["caught"].tolist() == [False, False, False, False]
+    assert s.cases["flagged"].tolist() == [False, True, False, False]
+    assert not s.cases["original_named"].any()

@@ -18,7 +18,8 @@ the command line build on them. The steps, in the order the pipeline
 6. :func:`~gridgeo.tracks.coverage.grid_coverage` (and ``worker_coverage``,
    ``unvisited_grids``) — H3 coverage, visits, revisit intervals, gaps.
 7. :func:`~gridgeo.tracks.authenticity.authenticity_flags` — teleport,
-   too_regular, no_noise, replay, stationary, outside. The teleport check also
+   too_regular, no_noise, replay, copy, spoofing, vehicle, stationary, outside
+   (the newer detectors in :mod:`gridgeo.tracks.detectors`). The teleport check also
    sees the fixes step 3 dropped as spikes or for poor accuracy.
 """
 

@@ -40,23 +40,26 @@ Kinds
     make the residuals); it targets tracks interpolated along straight legs,
     the usual output of route-drawing tools.
 ``replay``
-    A patrol that repeats an earlier patrol (of any worker) position for
-    position. Candidates come from a spatial hash: positions rounded to
-    ``replay_cell_m`` (5 m) cells, pairs of patrols sharing at least
-    ``replay_min_shared`` (20 %) of the later patrol's cells and at least 10
-    cells (cells shared by more than 20 patrols, meeting points, are
-    ignored). A candidate is confirmed when the median distance from the
-    later patrol's fixes to the nearest fix of the earlier one is at most
-    ``replay_max_median_m`` (3 m) **and** the matched fixes come in the same
-    order: the rank correlation between a fix's position in the later patrol
-    and the position of its nearest fix in the earlier one is at least
-    ``replay_min_order`` (0.9; its absolute value, so a copy played backwards
-    counts too). A copy is off by its offset only and runs through the source
-    in step; two honest patrols of a small grid can lie close everywhere (many
-    fixes in a few thousand square metres, nearest fixes 2–3 m apart) but
-    visit the places in unrelated orders (rank correlation near 0). Patrols
-    that stay within ``stationary_radius_m`` are not compared (any two stays
-    at the same desk look alike; ``stationary`` covers them).
+    A patrol that repeats an earlier patrol (of any worker) after a time
+    shift, with fresh noise up to 10 m, dropped or resampled fixes:
+    candidates from a MinHash index of H3 cell shingles, confirmed by the
+    median distance at equal elapsed time after the best shift (at most
+    ``replay_max_median_m``, 15 m). Rule and evidence:
+    :mod:`gridgeo.tracks.detectors.replay`.
+``copy``
+    Coincident tracks of two workers that are a transformed copy (same fix
+    time pattern or same noise after removing an offset of up to
+    ``copy_max_offset_m``); the copier is named when the evidence says which
+    (later upload, added noise, later clock), never the original; joint
+    patrols (independent noise) are not flagged.
+    :mod:`gridgeo.tracks.detectors.replay`.
+``spoofing``
+    Simulated movement: mock-location flag, a constant speed field, or noise
+    without GPS time correlation within constant-velocity legs.
+    :mod:`gridgeo.tracks.detectors.spoofing`.
+``vehicle``
+    Sustained speed above the grid's travel mode (walking or e-bike, per
+    grid via ``modes``). :mod:`gridgeo.tracks.detectors.vehicle`.
 ``stationary``
     At least ``stationary_min_minutes`` (30) of a patrol within
     ``stationary_radius_m`` (30 m) of its first fix (stay-point rule of Li
@@ -70,7 +73,13 @@ Kinds
     ignores stray fixes). A device lying still scatters like that; a worker
     walking to and fro in a tiny grid or courtyard spreads over the whole
     circle (median distance 10–20 m in a 30 m circle) and is not reported.
-    Normal stops (a conversation, a check of a shop) last minutes.
+    Normal stops (a conversation, a check of a shop) last minutes. A second
+    rule (``drift``) does not trust the stated accuracy: at least
+    ``stationary_drift_min_minutes`` (60) within ``stationary_drift_radius_m``
+    (60 m) with a median distance from the centre of at most
+    ``stationary_drift_max_m`` (30 m) — a phone left on a table drifting with
+    correlated GPS error (evidence: spread, position correlation, claimed
+    accuracy).
 ``outside``
     More than ``outside_max_share`` (50 %) of a patrol's time outside the
     worker's assignment area (:func:`gridgeo.tracks.join.assignment_areas`: a

@@ -59,6 +59,9 @@ def test_coverage_reports_never_visited_grids(client: TestClient) -> None:
         "outside",
         "too_regular",
         "no_noise",
+        "copy",
+        "spoofing",
+        "vehicle",
     }
     workers = client.get("/v1/tracks/coverage").json()
     assert len(workers) > 1000 and "worker_id" in workers[0]

@@ -41,7 +41,8 @@ half an hour they are hundreds of metres apart at equal elapsed times.
    RMS at most ``copy_max_residual_m``, 2 m). Such a pair gets a ``copy``
    flag naming both workers; the copier is named when the evidence says
    which is the copy — a later upload (``uploaded_at`` or ``received_at``
-   column), or added white noise (its fix-to-line residuals at least 1.3 ×
+   column), or fix times that are a strict subset of the other's (a copy
+   can drop fixes, not invent them), or added white noise (its fix-to-line residuals at least 1.3 ×
    the other's), or its clock shifted later — and otherwise left open
    (``copier`` null). Joint patrols (independent noise) are not flagged.
 """
@@ -341,7 +342,8 @@ def detect_replays_and_copies(
         same_noise = ev["residual_rms_m"] <= th.copy_max_residual_m
         if not (same_times or same_noise):
             continue  # independent noise: a joint patrol
-        copier, why = _which_copy(a, b, upload, rough, al["shift_s"])
+        subset = _subset_side(pa.t[ra], pa.t[rb], al["shift_s"]) if al["direction"] == 1 else 0
+        copier, why = _which_copy(a, b, upload, rough, al["shift_s"], subset)
         copies.append({"a": a, "b": b, "al": al, "ev": ev, "copier": copier, "why": why})
     rep_records = []
     for b, r in sorted(replays.items()):
@@ -446,12 +448,16 @@ def _coincident_pairs(
             for q in ns[lo:].tolist():
                 if start[q] > end[p]:
                     break
-                if (
-                    q != p
-                    and end[q] >= start[p]
-                    and pa.worker[pa.first[q]] != pa.worker[pa.first[p]]
-                ):
-                    pairs.add((min(p, q), max(p, q)))
+                if q == p or end[q] < start[p] or pa.worker[pa.first[q]] == pa.worker[pa.first[p]]:
+                    continue
+                # Most of the larger box must overlap: a copy covers the same ground.
+                ix = min(hi_x[p], hi_x[q]) - max(lo_x[p], lo_x[q])
+                iy = min(hi_y[p], hi_y[q]) - max(lo_y[p], lo_y[q])
+                area_p = (hi_x[p] - lo_x[p]) * (hi_y[p] - lo_y[p])
+                area_q = (hi_x[q] - lo_x[q]) * (hi_y[q] - lo_y[q])
+                if ix <= 0 or iy <= 0 or ix * iy < 0.5 * max(area_p, area_q):
+                    continue
+                pairs.add((min(p, q), max(p, q)))
     return pairs
 
 
@@ -469,11 +475,33 @@ def _upload_times(fixes: pd.DataFrame, pa: PatrolArrays) -> dict[int, float]:
     return {}
 
 
+def _subset_side(ta: FloatArray, tb: FloatArray, shift: float) -> int:
+    """+1 when B's fix times are a strict subset of A's (shifted), -1 for the reverse, else 0.
+
+    A copy can drop fixes of its source but cannot invent fixes the source lacks.
+    """
+    in_a = _time_match(ta, tb, shift)  # share of B's fixes at A's times
+    in_b = _time_match(tb, ta, -shift)  # share of A's fixes at B's times
+    if in_a >= 0.95 and in_b <= in_a - 0.03:
+        return 1
+    if in_b >= 0.95 and in_a <= in_b - 0.03:
+        return -1
+    return 0
+
+
 def _which_copy(
-    a: int, b: int, upload: dict[int, float], rough: dict[int, float], shift: float
+    a: int,
+    b: int,
+    upload: dict[int, float],
+    rough: dict[int, float],
+    shift: float,
+    subset: int = 0,
 ) -> tuple[int | None, str]:
+    """The copier (``a`` or ``b``) and the evidence that names it, or ``None``."""
     if a in upload and b in upload and abs(upload[a] - upload[b]) >= 1.0:
         return (b, "later upload") if upload[b] > upload[a] else (a, "later upload")
+    if subset:
+        return (b if subset > 0 else a), "fix times a subset of the other's"
     ra, rb = rough.get(a, np.nan), rough.get(b, np.nan)
     if np.isfinite(ra) and np.isfinite(rb) and max(ra, rb) >= 1.3 * min(ra, rb) + 0.3:
         return (b, "added noise") if rb > ra else (a, "added noise")

@@ -26,7 +26,9 @@ of at least ``spoof_min_fixes`` (30) fixes (all but ``constant_accuracy`` flag):
     split at its worst fix while that fix lies more than 3 noise units off the
     piece's least-squares line in time); within pieces of 6+ fixes the lag-1
     autocorrelation of the residuals is at most ``spoof_max_correlation``
-    (0.0). For white noise it is about 0 (slightly negative after fitting);
+    (0.0) and not below −0.5 (an alternating pattern, such as positions that
+    repeat in pairs, is neither GPS nor white noise). For white noise it is
+    about 0 (slightly negative after fitting);
     for real fixes sampled at most ``spoof_max_interval_s`` (20 s) apart the
     error of consecutive fixes correlates by exp(−20/40) ≈ 0.6 or more, and
     real motion adds more. Sampled more sparsely, real error is close to
@@ -61,7 +63,10 @@ def residual_correlation(
     w = np.where(span > 0, (t[1:-1] - t[:-2]) / np.where(span > 0, span, 1.0), 0.5)
     rx = x[1:-1] - (x[:-2] + w * (x[2:] - x[:-2]))
     ry = y[1:-1] - (y[:-2] + w * (y[2:] - y[:-2]))
-    unit = max(float(np.median(np.hypot(rx, ry))) / 1.22 * 1.18, 0.5)
+    med = float(np.median(np.hypot(rx, ry)))
+    if med < 0.5:  # no noise at all: the ``no_noise`` check's business
+        return float("nan"), 0
+    unit = med / 1.22 * 1.18
     a: list[FloatArray] = []
     b: list[FloatArray] = []
     stack = [(0, n - 1)]
@@ -140,7 +145,7 @@ def spoofing_records(fixes: pd.DataFrame, pa: PatrolArrays, th: Thresholds) -> l
             c, pairs = residual_correlation(t, x, y)
             evidence.update(residual_correlation=rnd(c, 3), median_interval_s=rnd(dt, 1))
             need = th.spoof_min_fixes // (2 if constant else 1)
-            if pairs >= need and np.isfinite(c) and c <= th.spoof_max_correlation:
+            if pairs >= need and np.isfinite(c) and -0.5 <= c <= th.spoof_max_correlation:
                 reasons.append(
                     f"noise without GPS time correlation (lag-1 correlation {c:.2f} within "
                     f"constant-velocity legs, fixes every {dt:.0f} s)"

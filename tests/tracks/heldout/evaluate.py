@@ -5,22 +5,26 @@ Matching rule
 Every flag *accuses* one worker over its time window ``[start, end]``: the
 worker named as ``copier`` in the evidence for a copy flag (see
 :data:`COPIER_KEYS`), else the flag's ``worker_id``. A flag whose start or
-end is missing covers all time.
+end is missing covers all time. A copy flag whose evidence names no copier
+is *neutral* (a coincident pair put up for review without saying who
+copied): it accuses its ``worker_id``, but see the exception below.
 
 * A cheat is **caught** when a flag of one of the kinds
   :data:`CAUGHT_BY` lists for it accuses the cheat's worker over a window
   that overlaps the cheat's ``[start, end]`` (closed intervals).
 * An honest patrol is a **false positive** when any flag, of any kind,
   accuses its worker over a window that overlaps the patrol. A copy flag
-  that names this worker as the *original* does not accuse him.
+  that names this worker as the *original* does not accuse him, and neither
+  does a neutral copy flag when the patrol really was copied (the pair is
+  rightly put up for review; on a joint patrol it is a false positive).
 * A caught replay **names its source** when the evidence of a replay flag
   that catches it contains ``"<source worker>@<source day YYYYMMDD>"`` (the
   start of the replayed patrol's ``patrol_key``).
 * For a copied track, the **copier is named** when the copy is caught (a
-  copy flag accuses the copier), and the **original is named** when a flag
-  of a copy or replay kind (:data:`ORIGINAL_NAMED_BY`) accuses the
-  original's worker over the copied patrol (today's replay check flags the
-  honest colleague of a near-exact copy).
+  non-neutral copy flag accuses the copier), and the **original is named**
+  when a non-neutral flag of a copy or replay kind (:data:`ORIGINAL_NAMED_BY`)
+  accuses the original's worker over the copied patrol (the replay check of
+  October 2026 flagged the honest colleague of a near-exact copy).
 
 Only the flag kind names in :data:`CAUGHT_BY` and the evidence keys in
 :data:`COPIER_KEYS` depend on the product; adjust them there.
@@ -78,14 +82,16 @@ def evidence_of(value: Any) -> dict[str, Any]:
 
 
 def accused(flags: pd.DataFrame) -> pd.DataFrame:
-    """One row per flag: ``kind``, the accused ``worker``, ``start``, ``end`` and
-    the evidence as JSON ``text``."""
-    workers, texts = [], []
+    """One row per flag: ``kind``, the accused ``worker``, ``start``, ``end``,
+    the evidence as JSON ``text`` and ``neutral`` (a copy flag naming no copier)."""
+    workers, texts, neutral = [], [], []
     for kind, worker, ev in zip(flags["kind"], flags["worker_id"], flags["evidence"], strict=True):
         e = evidence_of(ev)
         who = worker
-        if kind in CAUGHT_BY["copy"]:
-            who = next((e[k] for k in COPIER_KEYS if e.get(k)), worker)
+        copier = next((e[k] for k in COPIER_KEYS if e.get(k)), None)
+        if kind in CAUGHT_BY["copy"] and copier is not None:
+            who = copier
+        neutral.append(kind in CAUGHT_BY["copy"] and copier is None)
         workers.append(str(who))
         texts.append(json.dumps(e, default=str, ensure_ascii=False))
     start = pd.to_datetime(flags["start"], utc=True).fillna(pd.Timestamp.min.tz_localize("UTC"))
@@ -97,6 +103,7 @@ def accused(flags: pd.DataFrame) -> pd.DataFrame:
             "start": start.to_numpy(),
             "end": end.to_numpy(),
             "text": texts,
+            "neutral": np.asarray(neutral, dtype=bool),
         }
     )
 
@@ -168,18 +175,22 @@ class Score:
 def score(h: Heldout, flags: pd.DataFrame) -> Score:
     """Match ``flags`` to the ground truth of ``h`` (rules in the module docstring)."""
     acc = accused(flags)
+    named = acc[~acc["neutral"]]
     cases = h.truth.copy()
-    cases["flagged"] = _hits(cases, acc, None)
+    copies = cases[cases["kind"] == "copy"]
+    flagged = _hits(cases, acc, None)
+    originals = cases["case_id"].isin(copies["source_case"].dropna().astype(int)).to_numpy()
+    flagged[originals] = _hits(cases[originals], named, None)
+    cases["flagged"] = flagged
     caught = np.zeros(len(cases), dtype=bool)
     for kind in CHEAT_KINDS:
         m = (cases["kind"] == kind).to_numpy()
-        caught[m] = _hits(cases[m], acc, CAUGHT_BY[kind])
+        caught[m] = _hits(cases[m], named, CAUGHT_BY[kind])
     cases["caught"] = caught
     # Copies: is the original's worker accused by a copy flag over the copy's time?
-    copies = cases[cases["kind"] == "copy"]
     as_original = copies.assign(worker_id=copies["other_worker"])
     cases["original_named"] = False
-    cases.loc[copies.index, "original_named"] = _hits(as_original, acc, ORIGINAL_NAMED_BY)
+    cases.loc[copies.index, "original_named"] = _hits(as_original, named, ORIGINAL_NAMED_BY)
     # Replays: does the evidence name the replayed patrol ("<worker>@<day of it>")?
     replays = cases[cases["kind"] == "replay"]
     src_start = cases["start"].reindex(replays["source_case"].astype(int)).to_numpy()

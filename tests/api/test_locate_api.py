@@ -19,7 +19,21 @@ LEVEL_RANK = (
 
 
 def postgis_owners(session: Session, lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
-    """Owner by ST_Covers plus DESIGN's rules, computed entirely in SQL."""
+    """Owner by ST_Covers plus DESIGN's rules, computed entirely in SQL.
+
+    A unit within the locate tolerance (1 mm) of a point covers it too
+    (DESIGN section 4: "on" means within the tolerance), distances measured
+    as gridgeo documents them: longitudes scaled by the cosine of the
+    district's mid-latitude, 111,320 m a degree (an affine metric: a straight
+    lon/lat edge stays straight, unlike in a projection).
+    """
+    bounds = session.execute(
+        text(
+            "SELECT ST_YMin(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM grid_units "
+            "WHERE generation_id = (SELECT id FROM generations WHERE status = 'published')) b"
+        )
+    ).one()
+    cos = float(np.cos(np.radians(0.5 * (bounds[0] + bounds[1]))))
     rows = session.execute(
         text(
             f"""
@@ -34,13 +48,16 @@ def postgis_owners(session: Session, lon: np.ndarray, lat: np.ndarray) -> list[s
                 ) AS r
                 FROM pts p JOIN grid_units u
                   ON u.generation_id = (SELECT id FROM generations WHERE status = 'published')
-                 AND ST_Covers(u.geom, p.geom)
+                 AND ST_DWithin(u.geom, p.geom, 3e-8)
+                 AND (ST_Covers(u.geom, p.geom)
+                      OR 111320 * ST_Distance(ST_Scale(u.geom, :cos, 1),
+                                              ST_Scale(p.geom, :cos, 1)) <= 0.001)
             )
             SELECT p.i, r.code FROM pts p LEFT JOIN ranked r ON r.i = p.i AND r.r = 1
             ORDER BY p.i
             """
         ),
-        {"xs": lon.tolist(), "ys": lat.tolist()},
+        {"xs": lon.tolist(), "ys": lat.tolist(), "cos": cos},
     ).all()
     return [row[1] for row in rows]
 

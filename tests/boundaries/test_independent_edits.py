@@ -12,8 +12,10 @@ imported as a draft, then
   changes under DESIGN.md section 4) equal the independent geopandas oracle
   of :mod:`tests.boundaries.independent.oracle` within its stated tolerances.
 
-Every example runs in a transaction that is rolled back. Examples are few and
-derandomized so the module runs in bounded time.
+Every example runs in a transaction that is rolled back. District examples are
+few, derandomized and never shrunk; the sample-city checks (``slow``: ~10 s of
+product time each) run one deterministic edit per kind
+(:func:`~tests.boundaries.independent.edits.first_edit`).
 """
 
 from __future__ import annotations

@@ -40,9 +40,10 @@ def _admin(db: Session) -> dict[str, str]:
 # --------------------------------------------------------------------------- 500s
 
 
-def test_integer_overflow_is_422(city_client: TestClient) -> None:
+def test_integer_overflow_is_422(city_client: TestClient, city_db: Session) -> None:
+    headers = _admin(city_db)
     for params in ({"offset": "100000000000000000000"}, {"offset": -1}, {"limit": 10**20}):
-        response = city_client.get("/v1/events", params=params)
+        response = city_client.get("/v1/events", params=params, headers=headers)
         assert response.status_code == 422, (params, response.text)
         assert next(iter(params)) in response.json()["detail"]
     response = city_client.get("/v1/analytics/hotspots", params={"seed": -1})
@@ -51,12 +52,14 @@ def test_integer_overflow_is_422(city_client: TestClient) -> None:
     assert response.status_code == 404, response.text
 
 
-def test_unicode_digits_are_not_digits(city_client: TestClient) -> None:
+def test_unicode_digits_are_not_digits(city_client: TestClient, city_db: Session) -> None:
     response = city_client.get("/v1/generations/%C2%B2/report")
     assert response.status_code == 404, response.text
     assert city_client.get("/v1/grids/３３０１０９").status_code == 422
     assert city_client.get("/v1/codes/３３０１０９/history").status_code == 422
-    response = city_client.get("/v1/events", params={"grid": "３３０１０９００１００１００１"})
+    response = city_client.get(
+        "/v1/events", params={"grid": "３３０１０９００１００１００１"}, headers=_admin(city_db)
+    )
     assert response.status_code == 422
 
 
@@ -164,7 +167,7 @@ def test_retried_event_is_idempotent(city_client: TestClient, city_db: Session) 
     second = city_client.post("/v1/events", json=body, headers=headers)
     assert second.status_code == 200, second.text
     assert second.json()["id"] == first.json()["id"]
-    listed = city_client.get("/v1/events", params={"limit": 10_000}).json()
+    listed = city_client.get("/v1/events", params={"limit": 10_000}, headers=headers).json()
     ids = [f["properties"]["external_id"] for f in listed["features"]]
     assert ids.count("12345-hotline-retry") == 1
     spec = city_client.get("/openapi.json").json()
@@ -242,7 +245,7 @@ def test_long_input_is_not_echoed(city_client: TestClient, city_db: Session) -> 
         response = city_client.post("/v1/events", json=body, headers=headers)
         assert response.status_code == 422
         assert len(response.content) < 2000, len(response.content)
-    response = city_client.get("/v1/events/" + "E" * 30_000)
+    response = city_client.get("/v1/events/" + "E" * 30_000, headers=headers)
     assert response.status_code == 404 and len(response.content) < 1000
     response = city_client.get("/v1/generations/" + "9" * 5000 + "/report")
     assert response.status_code in (404, 422) and len(response.content) < 2000
@@ -329,24 +332,30 @@ def test_status_groups(city_client: TestClient, city_db: Session) -> None:
         json={"category_code": "S0101", "lon": point.x, "lat": point.y},
         headers=headers,
     ).json()
-    opened = city_client.get("/v1/events", params={"status": "open"}).json()
+    opened = city_client.get("/v1/events", params={"status": "open"}, headers=headers).json()
     assert created["id"] in [f["id"] for f in opened["features"]]
-    closed = city_client.get("/v1/events", params={"status": "closed"}).json()
+    closed = city_client.get("/v1/events", params={"status": "closed"}, headers=headers).json()
     assert created["id"] not in [f["id"] for f in closed["features"]]
-    both = city_client.get("/v1/events", params={"status": "reported,closed"}).json()
+    both = city_client.get(
+        "/v1/events", params={"status": "reported,closed"}, headers=headers
+    ).json()
     assert created["id"] in [f["id"] for f in both["features"]]
-    response = city_client.get("/v1/events", params={"status": "opened"})
+    response = city_client.get("/v1/events", params={"status": "opened"}, headers=headers)
     assert response.status_code == 422
     assert "open" in response.json()["detail"] and "dispatched" in response.json()["detail"]
 
 
-def test_times_without_zone_are_local(city_client: TestClient) -> None:
+def test_times_without_zone_are_local(city_client: TestClient, city_db: Session) -> None:
     for at in ("2099-01-01", "2099-01-01T08:00", "2099-01-01T08:00:00+08:00"):
         response = city_client.get("/v1/locate", params={"lon": 120.2, "lat": 30.2, "at": at})
         assert response.status_code == 200, (at, response.text)
     response = city_client.post("/v1/locate", json={"at": "2099-01-01", "points": [[120.2, 30.2]]})
     assert response.status_code == 200, response.text
-    response = city_client.get("/v1/events", params={"start": "2026-01-01", "end": "2099-01-01"})
+    response = city_client.get(
+        "/v1/events",
+        params={"start": "2026-01-01", "end": "2099-01-01"},
+        headers=_admin(city_db),
+    )
     assert response.status_code == 200, response.text
 
 
@@ -500,7 +509,7 @@ def test_keep_alive_connection_survives_every_error(city_server: Any) -> None:
         "external_id": "keepalive-1",
     }
     requests: list[tuple[str, str, dict[str, Any]]] = [
-        ("GET", "/v1/events?offset=100000000000000000000", {}),
+        ("GET", "/v1/events?offset=100000000000000000000", {"headers": headers}),
         ("POST", "/v1/events", {"json": event, "headers": headers}),
         ("POST", "/v1/events", {"json": event, "headers": headers}),
         ("GET", "/v1/grids/330109?generation=%00", {}),
@@ -508,7 +517,7 @@ def test_keep_alive_connection_survives_every_error(city_server: Any) -> None:
         ("POST", "/v1/events", {"json": {**event, "description": "a\x00b"}, "headers": headers}),
         ("POST", "/v1/users", {"json": {"name": "x\x00", "role": "admin"}, "headers": headers}),
         ("GET", "/v1/generations/%C2%B2/report", {}),
-        ("GET", "/test-broken", {}),
+        ("GET", "/test-broken", {"headers": headers}),  # unlisted: admin only
         ("GET", "/v1/generations/nothing/export", {}),
     ]
     statuses = []

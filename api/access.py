@@ -82,6 +82,8 @@ PUBLIC = Rule("public")
 OPEN = Rule("open")
 PERSONAL = Rule("personal", READERS, scoped=True)
 ADMIN_ONLY_READ = Rule("personal", ())
+REVIEWERS = Rule("personal", ("analyst",))
+"""Authenticity flags one by one, their review and map: analysts and admins."""
 
 
 def _write(*roles: str, scoped: bool = False) -> Rule:
@@ -124,6 +126,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/indicators"): PERSONAL,
     ("GET", "/v1/tracks/coverage"): PERSONAL,
     ("GET", "/v1/tracks/flags"): PERSONAL,
+    # one flag, its review and its map: supervisors only (issue 15)
+    ("GET", "/v1/tracks/flags/{flag_id}"): REVIEWERS,
+    ("POST", "/v1/tracks/flags/refresh"): _write("analyst"),
+    ("POST", "/v1/tracks/flags/{flag_id}/review"): _write("analyst"),
+    ("GET", "/maps/flags/{flag_id}"): REVIEWERS,
     ("GET", "/v1/users"): ADMIN_ONLY_READ,
     ("POST", "/v1/events"): _write("worker", scoped=True),
     ("POST", "/v1/events/import"): _write(),

@@ -587,6 +587,22 @@ class AuthenticityFlag(Model):
     end: str | None
 
 
+class StoredFlag(AuthenticityFlag):
+    """A stored authenticity flag with its review state."""
+
+    id: int
+    state: str
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    note: str | None = None
+
+
+class FlagsRefreshed(Model):
+    """How many flags a refresh stored."""
+
+    stored: int
+
+
 class UserOut(Model):
     """A user (never the token)."""
 

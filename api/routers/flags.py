@@ -9,14 +9,16 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from api.deps import get_session, require_role
 from api.routers.maps import MapStyle, _page
+from api.schemas import FlagsRefreshed, StoredFlag, errors
+from api.validation import RequestBody
 from gridgeo.store.users import Principal
 from gridgeo.workflows import flags as flag_flows
 
@@ -25,14 +27,14 @@ maps_router = APIRouter(tags=["maps"])
 _reviewer = require_role("analyst")
 
 
-class Review(BaseModel):
+class Review(RequestBody):
     """A supervisor's decision on a flag."""
 
     state: Literal["confirmed", "dismissed", "open"]
     note: str | None = Field(None, max_length=2000)
 
 
-@router.post("/tracks/flags/refresh")
+@router.post("/tracks/flags/refresh", response_model=FlagsRefreshed, responses=errors(422))
 async def refresh_flags(
     request: Request,
     start: datetime | None = Query(None),
@@ -47,9 +49,9 @@ async def refresh_flags(
     return {"stored": stored}
 
 
-@router.get("/tracks/flags/{flag_id}")
+@router.get("/tracks/flags/{flag_id}", response_model=StoredFlag, responses=errors(404, 422))
 def get_flag(
-    flag_id: int,
+    flag_id: int = Path(..., ge=1, le=2**31 - 1),
     principal: Principal = Depends(_reviewer),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
@@ -57,10 +59,12 @@ def get_flag(
     return flag_flows.get_flag(session, flag_id)
 
 
-@router.post("/tracks/flags/{flag_id}/review")
+@router.post(
+    "/tracks/flags/{flag_id}/review", response_model=StoredFlag, responses=errors(404, 422)
+)
 def review_flag(
-    flag_id: int,
     body: Review,
+    flag_id: int = Path(..., ge=1, le=2**31 - 1),
     principal: Principal = Depends(_reviewer),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
@@ -68,9 +72,9 @@ def review_flag(
     return flag_flows.review_flag(session, flag_id, body.state, by=principal.name, note=body.note)
 
 
-@maps_router.get("/maps/flags/{flag_id}", response_class=HTMLResponse)
+@maps_router.get("/maps/flags/{flag_id}", response_class=HTMLResponse, responses=errors(404, 422))
 async def flag_page(
-    flag_id: int,
+    flag_id: int = Path(..., ge=1, le=2**31 - 1),
     style: MapStyle = Depends(),
     principal: Principal = Depends(_reviewer),
     session: Session = Depends(get_session),

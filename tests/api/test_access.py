@@ -85,6 +85,7 @@ def concrete(path: str, city: City) -> str:
         "{new}": "1",
         "{event_id}": city.other_event,
         "{collectionId}": "grids",
+        "{flag_id}": "1",
         "{featureId}": "330109001001001",
         "{z}": "0",
         "{x}": "0",

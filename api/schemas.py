@@ -412,8 +412,12 @@ class ValidationReportOut(Model):
     warnings: int
     counts: dict[str, Any]
     issues: list[ValidationIssue]
-    repaired: bool
-    changes: list[dict[str, Any]]
+    repaired: bool | None = None
+    changes: list[dict[str, Any]] = []
+    by_kind: list[dict[str, Any]] | None = Field(
+        None, description="Findings grouped by kind, with how many are new and shown."
+    )
+    changed_only: bool | None = None
 
 
 class Reattribution(Model):
@@ -425,19 +429,17 @@ class Reattribution(Model):
 
 
 class GenerationDiff(Model):
-    """``GET /v1/generations/{old}/diff/{new}``."""
+    """``GET /v1/generations/{old}/diff/{new}``: per level, never summed across levels."""
 
     added: list[str]
     removed: list[str]
-    changed: list[dict[str, Any]]
     unchanged: int
-    area_moved: list[dict[str, Any]]
-    reattributed: list[dict[str, Any]]
-    estimated: list[dict[str, Any]]
-    totals: dict[str, Any]
+    totals: dict[str, Any] = Field(..., description="Figures per level.")
     old_generation: str
     new_generation: str
-    events_reattributed: list[Reattribution]
+    events_reattributed: dict[str, Any] = Field(
+        ..., description="``total``, ``by_level`` and the largest ``flows`` of events."
+    )
 
 
 # ---------------------------------------------------------------- events

@@ -34,7 +34,9 @@ class Review(RequestBody):
     note: str | None = Field(None, max_length=2000)
 
 
-@router.post("/tracks/flags/refresh", response_model=FlagsRefreshed, responses=errors(422))
+@router.post(
+    "/tracks/flags/refresh", response_model=FlagsRefreshed, responses=errors(404, 422)
+)
 async def refresh_flags(
     request: Request,
     start: datetime | None = Query(None),

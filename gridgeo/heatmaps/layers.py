@@ -107,6 +107,7 @@ from gridgeo.heatmaps.coverage import coverage_gaps
 from gridgeo.heatmaps.emerging import emerging_hotspots
 from gridgeo.heatmaps.gistar import hotspots
 from gridgeo.heatmaps.weights import Neighbours, contiguity_neighbours, h3_neighbours
+from gridgeo.locate.index import default_tolerance_m
 
 __all__ = [
     "COVERAGE_COLUMNS",
@@ -803,8 +804,14 @@ def _locate(events: pd.DataFrame, study: _Study) -> NDArray[np.object_]:
         x, y = _wgs84_points(events.iloc[idx])
         valid = np.isfinite(x) & np.isfinite(y)
         pts = shapely.points(x[valid], y[valid])
-        pi, ui = shapely.STRtree(study.geometry).query(pts, predicate="intersects")
-        order = np.lexsort((ui, pi))
+        # The locate rule among siblings: a point within the boundary tolerance of
+        # several polygons belongs to the lowest code (degrees of longitude are
+        # shorter than of latitude, so the tolerance is taken along longitude).
+        lat = float(np.nanmean(y[valid])) if valid.any() else 0.0
+        tol_deg = default_tolerance_m() / (111_320.0 * max(np.cos(np.radians(lat)), 0.1))
+        pi, ui = shapely.STRtree(study.geometry).query(pts, predicate="dwithin", distance=tol_deg)
+        codes = np.asarray(study.ids[ui], dtype=str)
+        order = np.lexsort((codes, pi))
         pi, ui = pi[order], ui[order]
         first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
         out[idx[valid][pi[first]]] = study.ids[ui[first]]

@@ -188,7 +188,11 @@ def test_devices_and_who_patrols(
 def test_fix_intervals_duplicates_and_accuracy(fixes: pd.DataFrame) -> None:
     gap = fixes.groupby("patrol_id")["t"].diff().dt.total_seconds().dropna()
     zero = gap == 0
-    assert gap[~zero].between(10, 60).all()
+    # Phones sample every 10-60 s (OS-jittered); indoor dropouts leave rarer,
+    # longer gaps of a few minutes (gridgeo.samples.gps_error).
+    moving = gap[~zero]
+    assert moving.between(10, 60).mean() > 0.95
+    assert moving.between(10, 15 * 60).all()
     assert 0 < zero.mean() < 0.01
     dup_rows = fixes.loc[zero[zero].index]
     prev_rows = fixes.shift(1).loc[zero[zero].index]

@@ -41,7 +41,17 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[4] / "shared" / "reference",  # beside the repo
+            Path("/work/shared/reference"),
+        )
+        if p.is_dir()
+    ),
+    Path(__file__).resolve().parents[4] / "shared" / "reference",
+)
 DISTRICT_CODE = "340103"
 DISTRICT_NAME = "庐阳区"
 GK_EPSG = 4548  # CGCS2000 / 3-degree Gauss-Kruger CM 117E
